@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Set up and run Handover with nothing but Python 3.11 or newer.
+
+    python3 dev.py up         run the whole system (PostgreSQL, migrations, services, gateway, demo data)
+    python3 dev.py test       run the whole test suite, with lint and type checks
+    python3 dev.py lint | typecheck | format | openapi
+
+The first call creates .venv and installs the locked dependencies with uv; later
+calls only re-sync. Arguments after the command are passed on.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+UV_REQUIREMENT = "uv>=0.13,<0.14"  # keep in step with the dev group in pyproject.toml
+
+
+def sh(*command: str | Path) -> None:
+    completed = subprocess.run([str(part) for part in command], cwd=ROOT, check=False)
+    if completed.returncode:
+        sys.exit(completed.returncode)
+
+
+def bootstrap() -> None:
+    if not (BIN / "python").exists():
+        print("Creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    if not (BIN / "uv").exists():
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", UV_REQUIREMENT)
+    sh(BIN / "uv", "sync", "--frozen", "--all-packages", "--quiet")
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"}:
+        print(__doc__)
+        return
+    command, args = sys.argv[1], sys.argv[2:]
+    tools = {
+        "up": [BIN / "handover-dev", "up", *args],
+        "openapi": [BIN / "handover-dev", "openapi", *args],
+        "lint": [BIN / "ruff", "check", *args],
+        "format": [BIN / "ruff", "format", *args],
+        "typecheck": [BIN / "mypy", *args],
+    }
+    if command not in {*tools, "test"}:
+        sys.exit(f"unknown command {command!r}; see `python3 dev.py --help`")
+    bootstrap()
+    if command == "test":
+        sh(BIN / "ruff", "check")
+        sh(BIN / "ruff", "format", "--check")
+        sh(BIN / "mypy")
+        sh(BIN / "python", "-m", "pytest", *args)
+        return
+    os.execv(tools[command][0], [str(part) for part in tools[command]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+from datetime import datetime
+from uuid import UUID
+
+from handover_shared.engagements import DeliveryModel, Phase
+from sqlmodel import Field
+
+from handover_engagements.db import Table
+from handover_kit.db import id_field, text_enum, timestamp_field
+
+
+class Engagement(Table, table=True):
+    __tablename__ = "engagements"
+
+    id: UUID = id_field()
+    name: str = Field(max_length=200)
+    client_id: UUID = Field(foreign_key="engagements.organizations.id", index=True)
+    partner_id: UUID = Field(foreign_key="engagements.organizations.id", index=True)
+    delivery_model: DeliveryModel = Field(sa_type=text_enum(DeliveryModel))
+    phase: Phase = Field(default=Phase.BUILD, sa_type=text_enum(Phase))
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field(on_update=True)

@@ -1,0 +1,16 @@
+from handover_kit.errors import NotFound, UnprocessableContent
+
+
+class OrganizationNotFound(NotFound):
+    title = "Organization Not Found"
+    type = "/problems/organization-not-found"
+
+
+class EngagementNotFound(NotFound):
+    title = "Engagement Not Found"
+    type = "/problems/engagement-not-found"
+
+
+class InvalidEngagementParties(UnprocessableContent):
+    title = "Invalid Engagement Parties"
+    type = "/problems/invalid-engagement-parties"

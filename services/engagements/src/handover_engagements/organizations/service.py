@@ -1,0 +1,26 @@
+from uuid import UUID
+
+from handover_engagements.errors import OrganizationNotFound
+from handover_engagements.organizations.models import Organization
+from handover_engagements.organizations.repository import OrganizationRepository
+from handover_engagements.organizations.schemas import OrganizationCreate, OrganizationKind
+from handover_kit.pagination import PageRequest
+
+
+class OrganizationService:
+    def __init__(self, repository: OrganizationRepository) -> None:
+        self.repository = repository
+
+    async def create(self, data: OrganizationCreate) -> Organization:
+        return await self.repository.add(Organization(**data.model_dump()))
+
+    async def get(self, organization_id: UUID) -> Organization:
+        organization = await self.repository.get(organization_id)
+        if organization is None:
+            raise OrganizationNotFound(f"There is no organization {organization_id}.")
+        return organization
+
+    async def list(
+        self, page: PageRequest, *, kind: OrganizationKind | None
+    ) -> tuple[list[Organization], str | None]:
+        return await self.repository.list(page, kind=kind)

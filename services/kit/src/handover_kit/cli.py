@@ -1,0 +1,75 @@
+"""The commands every service image runs: `serve`, `migrate` and `await-migrations`."""
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from handover_kit.logging import configure_logging
+from handover_kit.migrations import Migrations, migrate
+from handover_kit.settings import ServiceSettings
+
+
+async def _current_revision(settings: ServiceSettings, schema: str) -> str | None:
+    engine = create_async_engine(settings.service_url.set(drivername="postgresql+asyncpg"))
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(
+                text(f'SELECT version_num FROM "{schema}".alembic_version')
+            )
+            return result.scalar()
+    finally:
+        await engine.dispose()
+
+
+def await_migrations(settings: ServiceSettings, migrations: Migrations, timeout: float) -> bool:
+    """Wait until the schema is at the head this code expects (a rollout's init step)."""
+    head, deadline = migrations.head(), time.monotonic() + timeout
+    while True:
+        try:
+            if asyncio.run(_current_revision(settings, migrations.schema)) == head:
+                return True
+        except Exception:  # noqa: BLE001, S110 - not reachable or not migrated yet: wait
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
+
+
+def run(
+    name: str,
+    settings_factory: Callable[[], ServiceSettings],
+    migrations: Migrations,
+    app_factory: str,
+    argv: Sequence[str] | None = None,
+) -> int:
+    parser = argparse.ArgumentParser(prog=f"handover-{name}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the API")
+    commands.add_parser("migrate", help="provision the role and schema, then migrate to head")
+    waiting = commands.add_parser("await-migrations", help="wait until migrations are at head")
+    waiting.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args(argv)
+
+    settings = settings_factory()
+    configure_logging(name, settings.log_level, settings.log_format)
+    if args.command == "migrate":
+        migrate(settings, migrations)
+        return 0
+    if args.command == "await-migrations":
+        return 0 if await_migrations(settings, migrations, args.timeout) else 1
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=10,
+    )
+    return 0

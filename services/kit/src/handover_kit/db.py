@@ -1,0 +1,98 @@
+"""The database a service owns: its engine, and one transaction per request."""
+
+from collections.abc import AsyncIterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Field
+
+from handover_kit.settings import ServiceSettings
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_registry(schema: str) -> registry:
+    """The registry a service's tables live in: bound to its own schema, apart from the others'."""
+    return registry(metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION))
+
+
+def id_field() -> Any:
+    """A UUIDv7 primary key, drawn by PostgreSQL: time-ordered, so it doubles as a cursor."""
+    return Field(primary_key=True, sa_column_kwargs={"server_default": text("uuidv7()")})
+
+
+def timestamp_field(*, on_update: bool = False) -> Any:
+    kwargs: dict[str, Any] = {"server_default": text("now()")}
+    if on_update:
+        kwargs["onupdate"] = text("now()")
+    return Field(sa_type=DateTime(timezone=True), sa_column_kwargs=kwargs)
+
+
+class Database:
+    def __init__(self, settings: ServiceSettings, application_name: str) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            settings.service_url.set(drivername="postgresql+asyncpg"),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_max_overflow,
+            # After a database restart the pool holds dead connections; test before use.
+            pool_pre_ping=True,
+            connect_args={
+                "timeout": 5,
+                "server_settings": {
+                    "application_name": application_name,
+                    "statement_timeout": str(settings.db_statement_timeout_ms),
+                },
+            },
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def scalar(self, sql: str) -> object:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(text(sql))).scalar()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def database(request: Request) -> Database:
+    db = request.state.db
+    assert isinstance(db, Database)
+    return db
+
+
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed once, after the handler returns, before the response."""
+    async with database(request).sessionmaker() as session, session.begin():
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+def text_enum(enum: type[StrEnum]) -> SAEnum:
+    """Store an enum as its values in a checked VARCHAR: new values need no type migration."""
+    return SAEnum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        name=f"{enum.__name__.lower()}",
+    )

@@ -1,0 +1,141 @@
+"""Every error leaves a service as an RFC 9457 problem document.
+
+ProblemError is the base of the errors a service raises on purpose; each
+subclass carries its status and title, and documents itself in OpenAPI via
+`problem_responses`. Framework errors (unknown route, wrong method, invalid
+input) and unexpected exceptions are translated by the handlers installed by
+`install_problem_handlers`.
+"""
+
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from handover_kit.request_id import REQUEST_ID_HEADER
+
+log = structlog.get_logger(__name__)
+
+VALIDATION_PROBLEM_TYPE = "/problems/validation-error"
+
+
+class ProblemError(Exception):
+    status: ClassVar[int] = HTTPStatus.INTERNAL_SERVER_ERROR
+    title: ClassVar[str] = "Internal Server Error"
+    type: ClassVar[str] = "about:blank"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+
+    def problem(self, instance: str | None) -> Problem:
+        return Problem(
+            type=self.type,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            **self.extensions,
+        )
+
+
+class NotFound(ProblemError):
+    status = HTTPStatus.NOT_FOUND
+    title = "Not Found"
+
+
+class Conflict(ProblemError):
+    status = HTTPStatus.CONFLICT
+    title = "Conflict"
+
+
+class UnprocessableContent(ProblemError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    title = "Unprocessable Content"
+    type = VALIDATION_PROBLEM_TYPE
+
+
+class ServiceUnavailable(ProblemError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    title = "Service Unavailable"
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    request_id = correlation_id.get()
+    all_headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+    all_headers.update(headers or {})
+    return JSONResponse(
+        problem.to_content(),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=all_headers,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the problems an operation can answer with."""
+    return {
+        status: {"description": HTTPStatus(status).phrase, "model": Problem} for status in statuses
+    }
+
+
+async def _on_problem_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.problem(request.url.path))
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    problem = Problem(
+        title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
+    )
+    return problem_response(problem, headers=dict(exc.headers or {}))
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Only location, message and type: the rejected input may hold personal data.
+    errors = [
+        FieldError(
+            loc=[part if isinstance(part, int) else str(part) for part in e["loc"]],
+            msg=e["msg"],
+            type=e["type"],
+        )
+        for e in exc.errors()
+    ]
+    problem = Problem(
+        type=VALIDATION_PROBLEM_TYPE,
+        title="Unprocessable Content",
+        status=HTTPStatus.UNPROCESSABLE_ENTITY,
+        detail=f"The request has {len(errors)} invalid field(s).",
+        instance=request.url.path,
+        errors=errors,
+    )
+    return problem_response(problem)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_exception", path=request.url.path, method=request.method)
+    problem = Problem(
+        title="Internal Server Error",
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        detail="The server failed to answer this request. Quote the request id when reporting it.",
+        instance=request.url.path,
+    )
+    return problem_response(problem)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)

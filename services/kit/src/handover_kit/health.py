@@ -1,0 +1,46 @@
+"""Probes: `/healthz` says the process is up; `/readyz` that it can do its work."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import ProgrammingError
+
+from handover_kit.db import database
+from handover_kit.errors import ServiceUnavailable
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class NotReady(ServiceUnavailable):
+    title = "Not Ready"
+    type = "/problems/not-ready"
+
+
+def health_router(schema: str, head: str) -> APIRouter:
+    router = APIRouter(tags=["probes"], include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+                current = await database(request).scalar(
+                    f'SELECT version_num FROM "{schema}".alembic_version'
+                )
+        except ProgrammingError:
+            current = None  # reachable, but the version table is not there yet
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready
+            raise NotReady("The database is not reachable.", reason=type(exc).__name__) from None
+        if current != head:
+            raise NotReady(
+                f"Migrations are at {current or 'nothing'}, the code expects {head}.",
+                current_revision=current,
+                expected_revision=head,
+            )
+        return {"status": "ready", "revision": head}
+
+    return router

@@ -1,0 +1,90 @@
+"""Keyset pagination: a cursor is the opaque form of the last key of the previous page.
+
+Ids are UUIDv7, so ordering by id is ordering by creation time."""
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Query
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from handover_kit.errors import UnprocessableContent
+
+RowT = TypeVar("RowT")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class InvalidCursor(UnprocessableContent):
+    title = "Invalid Cursor"
+    type = "/problems/invalid-cursor"
+
+
+_INVALID = "The cursor is not one this API issued; start again without it."
+
+
+def encode_cursor(last_key: str | UUID) -> str:
+    return base64.urlsafe_b64encode(str(last_key).encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor(_INVALID) from None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: str | None
+
+    def after_id(self) -> UUID | None:
+        if self.after is None:
+            return None
+        try:
+            return UUID(self.after)
+        except ValueError:
+            raise InvalidCursor(_INVALID) from None
+
+
+def _page_request(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="How many items to return at most.")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=64, description="The `next_cursor` of the previous page."),
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+PageParams = Annotated[PageRequest, Depends(_page_request)]
+
+
+def next_cursor(keys: Sequence[str | UUID], limit: int) -> str | None:
+    """Repositories fetch limit + 1 rows: a row past the limit means there is a next page."""
+    return encode_cursor(keys[limit - 1]) if len(keys) > limit else None
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[tuple[RowT]],
+    key: InstrumentedAttribute[Any],
+    page: PageRequest,
+    after: object | None,
+) -> tuple[list[RowT], str | None]:
+    """One page of `statement` in `key` order, after the key `after` (the decoded cursor)."""
+    if after is not None:
+        statement = statement.where(key > after)
+    rows = list((await session.scalars(statement.order_by(key).limit(page.limit + 1))).all())
+    keys = [getattr(row, key.key) for row in rows]
+    return rows[: page.limit], next_cursor(keys, page.limit)

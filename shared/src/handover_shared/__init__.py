@@ -1,0 +1,6 @@
+"""Contracts shared by the Handover services: nothing here knows about HTTP frameworks or storage."""
+
+from handover_shared.pagination import Page
+from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "FieldError", "Page", "Problem"]

@@ -1,0 +1,66 @@
+"""`handover-dev`: run the whole system locally, and keep the merged OpenAPI document current."""
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from handover_tools import demo, openapi
+from handover_tools.postgres import from_environment_or_embedded
+from handover_tools.stack import REPO_ROOT, Ports, Stack
+
+COMMITTED_OPENAPI = REPO_ROOT / "deploy" / "gateway" / "site" / "openapi.json"
+
+
+def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
+    data_dir = data_dir.resolve()
+    print(f"Data directory: {data_dir} (kept between runs)")
+    server = from_environment_or_embedded(data_dir / "postgres")
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        with Stack(server, data_dir, Ports.from_gateway(gateway_port)) as stack:
+            if load_demo:
+                loaded = demo.load(stack.gateway_url)
+                print("Demo data loaded." if loaded else "Demo data present from an earlier run.")
+            print(f"Gateway:  {stack.gateway_url}")
+            print(f"API docs: {stack.gateway_url}/docs")
+            print(f"Logs:     {data_dir / 'logs'}")
+            print("Press Ctrl-C to stop.")
+            while not stopping.wait(0.5):
+                if any(process.poll() is not None for process in stack.processes.values()):
+                    print("A process exited unexpectedly; stopping. See the logs.", file=sys.stderr)
+                    return 1
+            print("Stopping...")
+    finally:
+        server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="handover-dev")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("up", help="run PostgreSQL, migrations, services, gateway, demo data")
+    run.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".data")
+    run.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    run.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="the gateway's port; the services take the next three",
+    )
+    spec = commands.add_parser("openapi", help="write the merged OpenAPI document")
+    spec.add_argument("--check", action="store_true", help="fail if the committed one is stale")
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        sys.exit(up(args.data_dir, load_demo=not args.no_demo, gateway_port=args.port))
+    rendered = openapi.render(openapi.merged_document())
+    if args.check:
+        if COMMITTED_OPENAPI.read_text() != rendered:
+            sys.exit(f"{COMMITTED_OPENAPI} is stale: run `handover-dev openapi`")
+        return
+    COMMITTED_OPENAPI.write_text(rendered)
+    print(f"Wrote {COMMITTED_OPENAPI}")

