@@ -64,3 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     COMMITTED_OPENAPI.write_text(rendered)
     print(f"Wrote {COMMITTED_OPENAPI}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-from handover_kit.errors import NotFound, UnprocessableContent
+from handover_kit.errors import Conflict, NotFound, UnprocessableContent
 
 
 class OrganizationNotFound(NotFound):
@@ -14,3 +14,8 @@ class EngagementNotFound(NotFound):
 class InvalidEngagementParties(UnprocessableContent):
     title = "Invalid Engagement Parties"
     type = "/problems/invalid-engagement-parties"
+
+
+class OrganizationNameTaken(Conflict):
+    title = "Organization Name Taken"
+    type = "/problems/organization-name-taken"

@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,6 +45,25 @@ def timestamp_field(*, on_update: bool = False) -> Any:
     if on_update:
         kwargs["onupdate"] = text("now()")
     return Field(sa_type=DateTime(timezone=True), sa_column_kwargs=kwargs)
+
+
+class UniqueViolation(Exception):
+    def __init__(self, constraint: str) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+async def flush_unique(session: AsyncSession) -> None:
+    """Flush in a savepoint; a unique violation becomes UniqueViolation, and the request's
+    transaction stays usable, so the caller can answer with a conflict."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        if isinstance(cause, asyncpg.UniqueViolationError) and cause.constraint_name:
+            raise UniqueViolation(cause.constraint_name) from exc
+        raise
 
 
 class Database:

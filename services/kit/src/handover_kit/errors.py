@@ -68,14 +68,11 @@ class ServiceUnavailable(ProblemError):
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
-    request_id = correlation_id.get()
-    all_headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
-    all_headers.update(headers or {})
     return JSONResponse(
         problem.to_content(),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=all_headers,
+        headers=headers,
     )
 
 
@@ -131,7 +128,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         detail="The server failed to answer this request. Quote the request id when reporting it.",
         instance=request.url.path,
     )
-    return problem_response(problem)
+    # This handler runs outside the request-id middleware, which cannot add the header here.
+    request_id = correlation_id.get()
+    return problem_response(problem, headers={REQUEST_ID_HEADER: request_id} if request_id else None)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

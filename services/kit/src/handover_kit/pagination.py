@@ -35,10 +35,14 @@ def encode_cursor(last_key: str | UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    padded = cursor + "=" * (-len(cursor) % 4)
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor(_INVALID) from None
+    if not key:
+        raise InvalidCursor(_INVALID)
+    return key
 
 
 @dataclass(frozen=True)

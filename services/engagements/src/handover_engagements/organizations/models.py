@@ -12,7 +12,7 @@ class Organization(Table, table=True):
     __tablename__ = "organizations"
 
     id: UUID = id_field()
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, unique=True)
     kind: OrganizationKind = Field(sa_type=text_enum(OrganizationKind))
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field(on_update=True)

@@ -5,6 +5,7 @@ from sqlmodel import col, select
 
 from handover_engagements.organizations.models import Organization
 from handover_engagements.organizations.schemas import OrganizationKind
+from handover_kit.db import flush_unique
 from handover_kit.pagination import PageRequest, paginate
 
 
@@ -13,8 +14,9 @@ class OrganizationRepository:
         self.session = session
 
     async def add(self, organization: Organization) -> Organization:
+        """Raises UniqueViolation("uq_organizations_name") when the name is taken."""
         self.session.add(organization)
-        await self.session.flush()
+        await flush_unique(self.session)
         await self.session.refresh(organization)
         return organization
 

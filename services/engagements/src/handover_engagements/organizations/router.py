@@ -29,7 +29,8 @@ Service = Annotated[OrganizationService, Depends(_service)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a client or partner organization",
-    responses=problem_responses(422),
+    description="Names are unique: registering a taken name is a 409 conflict.",
+    responses=problem_responses(409, 422),
 )
 async def create_organization(
     data: OrganizationCreate, service: Service, response: Response

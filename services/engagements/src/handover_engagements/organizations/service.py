@@ -1,9 +1,10 @@
 from uuid import UUID
 
-from handover_engagements.errors import OrganizationNotFound
+from handover_engagements.errors import OrganizationNameTaken, OrganizationNotFound
 from handover_engagements.organizations.models import Organization
 from handover_engagements.organizations.repository import OrganizationRepository
 from handover_engagements.organizations.schemas import OrganizationCreate, OrganizationKind
+from handover_kit.db import UniqueViolation
 from handover_kit.pagination import PageRequest
 
 
@@ -12,7 +13,12 @@ class OrganizationService:
         self.repository = repository
 
     async def create(self, data: OrganizationCreate) -> Organization:
-        return await self.repository.add(Organization(**data.model_dump()))
+        try:
+            return await self.repository.add(Organization(**data.model_dump()))
+        except UniqueViolation:
+            raise OrganizationNameTaken(
+                f"An organization named {data.name!r} exists already.", name=data.name
+            ) from None
 
     async def get(self, organization_id: UUID) -> Organization:
         organization = await self.repository.get(organization_id)

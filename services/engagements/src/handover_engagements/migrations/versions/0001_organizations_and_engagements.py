@@ -54,6 +54,7 @@ def upgrade() -> None:
         ),
         *_timestamps(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organizations")),
+        sa.UniqueConstraint("name", name=op.f("uq_organizations_name")),
         schema=SCHEMA,
     )
     op.create_table(

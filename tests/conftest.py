@@ -1,0 +1,129 @@
+"""One real PostgreSQL per test session; a fresh database per test, cloned from a migrated template."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from handover_engagements.config import Settings as EngagementsSettings
+from handover_engagements.main import create_app as create_engagements
+from handover_kpi.config import Settings as KpiSettings
+from handover_kpi.main import create_app as create_kpi
+from handover_talent.config import Settings as TalentSettings
+from handover_talent.main import create_app as create_talent
+from handover_tools.postgres import Server, drop_database, dsn, ensure_database
+from handover_tools.postgres import from_environment_or_embedded as start_server
+from handover_tools.stack import Ports, Stack, migrate_all
+from sqlalchemy.engine import URL
+
+TEMPLATE_DATABASE = "handover_test_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("postgres") / "data", delete_on_stop=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: Server) -> str:
+    asyncio.run(drop_database(pg_server, TEMPLATE_DATABASE))
+    url = asyncio.run(ensure_database(pg_server, TEMPLATE_DATABASE))
+    migrate_all(url)
+    return TEMPLATE_DATABASE
+
+
+@pytest.fixture
+def empty_database(pg_server: Server) -> Iterator[URL]:
+    """A database with nothing in it: not provisioned, not migrated."""
+    name = f"test_{uuid4().hex[:16]}"
+    yield asyncio.run(ensure_database(pg_server, name))
+    asyncio.run(drop_database(pg_server, name))
+
+
+@pytest.fixture
+def database_url(pg_server: Server, template_database: str) -> Iterator[URL]:
+    """A database of its own for this test, migrated to head for every service."""
+    name = f"test_{uuid4().hex[:16]}"
+    yield asyncio.run(ensure_database(pg_server, name, template=template_database))
+    asyncio.run(drop_database(pg_server, name))
+
+
+def service_env(url: URL) -> dict[str, str]:
+    """What a service is given: the server and database, without the admin's credentials."""
+    return {"DATABASE_URL": dsn(url.set(username=None, password=None))}
+
+
+@dataclass
+class Services:
+    engagements: httpx.AsyncClient
+    talent: httpx.AsyncClient
+    kpi: httpx.AsyncClient
+
+
+def _client(app: object, name: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+        base_url=f"http://{name}",
+    )
+
+
+@pytest.fixture
+async def services(database_url: URL) -> AsyncIterator[Services]:
+    """The three services in-process, on this test's database; talent reaches engagements over
+    an in-process HTTP transport instead of the network."""
+    env = service_env(database_url)
+    async with LifespanManager(create_engagements(EngagementsSettings(**env))) as engagements:
+        talent_app = create_talent(
+            TalentSettings(**env),
+            transports={"engagements": httpx.ASGITransport(app=engagements.app)},
+        )
+        async with (
+            LifespanManager(talent_app) as talent,
+            LifespanManager(create_kpi(KpiSettings(**env))) as kpi,
+            _client(engagements.app, "engagements") as engagements_client,
+            _client(talent.app, "talent") as talent_client,
+            _client(kpi.app, "kpi") as kpi_client,
+        ):
+            yield Services(engagements_client, talent_client, kpi_client)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free TCP ports on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + size > 65535:
+            continue
+        try:
+            with ExitStack() as held:
+                for port in range(first, first + size):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no block of free ports found")
+
+
+@pytest.fixture(scope="session")
+def live(pg_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real system: three service processes and the Caddy gateway, on free ports."""
+    stack = Stack(pg_server, tmp_path_factory.mktemp("stack"), Ports.from_gateway(free_port_block(4)))
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()

@@ -1,0 +1,69 @@
+import pytest
+from handover_tools import openapi
+from handover_tools.cli import COMMITTED_OPENAPI
+from openapi_spec_validator import validate
+
+
+@pytest.fixture(scope="module")
+def merged() -> dict[str, object]:
+    return openapi.merged_document()
+
+
+def test_committed_document_is_what_the_code_produces(merged: dict[str, object]) -> None:
+    assert COMMITTED_OPENAPI.read_text() == openapi.render(merged), (
+        "deploy/gateway/site/openapi.json is stale: run `python3 dev.py openapi`"
+    )
+
+
+def test_merged_document_is_valid_openapi(merged: dict[str, object]) -> None:
+    validate(merged)  # type: ignore[arg-type]
+
+
+def test_every_operation_is_named_tagged_and_summarised(merged: dict[str, object]) -> None:
+    operations = [op for item in merged["paths"].values() for op in item.values()]  # type: ignore[attr-defined]
+    assert operations
+    for operation in operations:
+        assert operation["operationId"] and operation["tags"] and operation["summary"]
+
+
+def test_every_error_response_is_a_problem_document(merged: dict[str, object]) -> None:
+    errors = [
+        response
+        for item in merged["paths"].values()  # type: ignore[attr-defined]
+        for operation in item.values()
+        for status, response in operation["responses"].items()
+        if status >= "400"
+    ]
+    assert errors
+    for response in errors:
+        assert list(response["content"]) == ["application/problem+json"]
+
+
+def _document(path: str, schema: dict[str, object], operation_id: str = "op") -> dict[str, object]:
+    return {
+        "openapi": "3.1.0",
+        "paths": {path: {"get": {"operationId": operation_id}}},
+        "components": {"schemas": {"Thing": schema}},
+    }
+
+
+def test_merge_refuses_two_services_serving_one_path() -> None:
+    with pytest.raises(openapi.MergeConflict, match="/v1/things"):
+        openapi.merge(
+            {"a": _document("/v1/things", {}, "a"), "b": _document("/v1/things", {}, "b")}
+        )
+
+
+def test_merge_refuses_a_schema_name_that_means_two_things() -> None:
+    with pytest.raises(openapi.MergeConflict, match="Thing"):
+        openapi.merge(
+            {
+                "a": _document("/v1/a", {"type": "string"}, "a"),
+                "b": _document("/v1/b", {"type": "integer"}, "b"),
+            }
+        )
+
+
+def test_merge_refuses_a_reused_operation_id() -> None:
+    with pytest.raises(openapi.MergeConflict, match="operationId"):
+        openapi.merge({"a": _document("/v1/a", {}), "b": _document("/v1/b", {})})

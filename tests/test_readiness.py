@@ -1,0 +1,56 @@
+import asyncio
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+from handover_engagements.config import Settings
+from handover_engagements.db import MIGRATIONS
+from handover_engagements.main import create_app
+from handover_kit.migrations import provision
+from handover_tools.postgres import DATABASE_NAME, dsn, ensure_database, start_embedded
+from handover_tools.stack import migrate_all
+from sqlalchemy.engine import URL
+
+from tests.conftest import service_env
+
+
+async def _readyz(app: object) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://engagements") as client:
+        return await client.get("/readyz")
+
+
+async def test_ready_when_database_is_reachable_and_migrated(database_url: URL) -> None:
+    async with LifespanManager(create_app(Settings(**service_env(database_url)))) as manager:
+        response = await _readyz(manager.app)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+async def test_not_ready_before_migrations_run(empty_database: URL) -> None:
+    await provision(Settings(**{"DATABASE_URL": dsn(empty_database)}), MIGRATIONS)
+    async with LifespanManager(create_app(Settings(**service_env(empty_database)))) as manager:
+        response = await _readyz(manager.app)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["expected_revision"]
+
+
+async def test_not_ready_while_database_is_down_and_ready_again_after(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pg"
+    server = start_embedded(data_dir)
+    try:
+        url = await ensure_database(server, DATABASE_NAME)
+        await asyncio.to_thread(migrate_all, url)
+        async with LifespanManager(create_app(Settings(**service_env(url)))) as manager:
+            assert (await _readyz(manager.app)).status_code == 200
+
+            await asyncio.to_thread(server.stop)
+            down = await _readyz(manager.app)
+            assert down.status_code == 503
+            assert down.json()["detail"] == "The database is not reachable."
+
+            server = await asyncio.to_thread(start_embedded, data_dir)
+            assert (await _readyz(manager.app)).status_code == 200
+    finally:
+        server.stop()
