@@ -1,4 +1,4 @@
-"""One real PostgreSQL per test session; a fresh database per test, cloned from a migrated template."""
+"""One real PostgreSQL per test session; per test, a database cloned from a migrated template."""
 
 import asyncio
 import socket
@@ -11,6 +11,8 @@ from uuid import uuid4
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import URL
+
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
 from handover_kpi.config import Settings as KpiSettings
@@ -20,7 +22,6 @@ from handover_talent.main import create_app as create_talent
 from handover_tools.postgres import Server, drop_database, dsn, ensure_database
 from handover_tools.postgres import from_environment_or_embedded as start_server
 from handover_tools.stack import Ports, Stack, migrate_all
-from sqlalchemy.engine import URL
 
 TEMPLATE_DATABASE = "handover_test_template"
 
@@ -56,9 +57,9 @@ def database_url(pg_server: Server, template_database: str) -> Iterator[URL]:
     asyncio.run(drop_database(pg_server, name))
 
 
-def service_env(url: URL) -> dict[str, str]:
+def as_service(url: URL) -> str:
     """What a service is given: the server and database, without the admin's credentials."""
-    return {"DATABASE_URL": dsn(url.set(username=None, password=None))}
+    return dsn(url.set(username=None, password=None))
 
 
 @dataclass
@@ -79,15 +80,17 @@ def _client(app: object, name: str) -> httpx.AsyncClient:
 async def services(database_url: URL) -> AsyncIterator[Services]:
     """The three services in-process, on this test's database; talent reaches engagements over
     an in-process HTTP transport instead of the network."""
-    env = service_env(database_url)
-    async with LifespanManager(create_engagements(EngagementsSettings(**env))) as engagements:
+    url = as_service(database_url)
+    async with LifespanManager(
+        create_engagements(EngagementsSettings.with_database(url))
+    ) as engagements:
         talent_app = create_talent(
-            TalentSettings(**env),
+            TalentSettings.with_database(url),
             transports={"engagements": httpx.ASGITransport(app=engagements.app)},
         )
         async with (
             LifespanManager(talent_app) as talent,
-            LifespanManager(create_kpi(KpiSettings(**env))) as kpi,
+            LifespanManager(create_kpi(KpiSettings.with_database(url))) as kpi,
             _client(engagements.app, "engagements") as engagements_client,
             _client(talent.app, "talent") as talent_client,
             _client(kpi.app, "kpi") as kpi_client,
@@ -105,7 +108,7 @@ def free_port_block(size: int) -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
+            first: int = probe.getsockname()[1]
         if first + size > 65535:
             continue
         try:
@@ -122,7 +125,9 @@ def free_port_block(size: int) -> int:
 @pytest.fixture(scope="session")
 def live(pg_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real system: three service processes and the Caddy gateway, on free ports."""
-    stack = Stack(pg_server, tmp_path_factory.mktemp("stack"), Ports.from_gateway(free_port_block(4)))
+    stack = Stack(
+        pg_server, tmp_path_factory.mktemp("stack"), Ports.from_gateway(free_port_block(4))
+    )
     try:
         yield stack.start()
     finally:

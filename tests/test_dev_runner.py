@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from handover_tools.services import SERVICES
 
+from handover_tools.services import SERVICES
 from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.live
@@ -22,8 +22,17 @@ READY_LINE = "Press Ctrl-C to stop."
 def _start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the embedded default
     return subprocess.Popen(
-        [sys.executable, "-m", "handover_tools.cli", "up", "--data-dir", str(data_dir),
-         "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "handover_tools.cli",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -50,7 +59,9 @@ def _processes_of(process: subprocess.Popen[str], data_dir: Path) -> list[psutil
     """The runner's children, and PostgreSQL, which daemonises away from its parent."""
     children = psutil.Process(process.pid).children(recursive=True)
     postgres = [
-        p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in " ".join(p.info["cmdline"] or [])
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(data_dir) in " ".join(p.info["cmdline"] or [])
     ]
     return [*children, *postgres]
 
@@ -79,7 +90,7 @@ def test_run_command_brings_the_system_up_and_ctrl_c_leaves_nothing(tmp_path: Pa
 
     _stop(runner)
     assert runner.returncode == 0
-    gone, alive = psutil.wait_procs(spawned, timeout=10)
+    _, alive = psutil.wait_procs(spawned, timeout=10)
     assert alive == []
     assert (data_dir / "postgres" / "PG_VERSION").exists()
 

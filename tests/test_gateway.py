@@ -2,9 +2,11 @@
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from handover_tools.services import SERVICES
 from handover_tools.stack import Stack
 
@@ -12,9 +14,9 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture
-def gateway(live: Stack) -> httpx.Client:
+def gateway(live: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.gateway_url, timeout=10.0) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 @pytest.mark.parametrize("service", [s.name for s in SERVICES])

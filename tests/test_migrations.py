@@ -6,17 +6,17 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from handover_kit.migrations import migrate, upgrade
-from handover_tools.postgres import dsn
-from handover_tools.services import SERVICES, Service
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from handover_kit.migrations import migrate, upgrade
+from handover_tools.postgres import dsn
+from handover_tools.services import SERVICES, Service
 
 
-def _settings(service: Service, url: URL):  # type: ignore[no-untyped-def]
-    return service.settings(**{"DATABASE_URL": dsn(url)})
+def _settings(service: Service, url: URL):
+    return service.settings.with_database(dsn(url))
 
 
 async def _revision(url: URL, schema: str) -> str | None:
@@ -59,7 +59,7 @@ def _metadata(service: Service) -> MetaData:
     """The service's tables, all registered once its app module (and so every model) is imported."""
     importlib.import_module(service.app_factory.partition(":")[0])
     table = importlib.import_module(f"handover_{service.name}.db").Table
-    return table.metadata  # type: ignore[no-any-return]
+    return table.metadata
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
@@ -71,14 +71,15 @@ async def test_models_and_migrations_agree(service: Service, database_url: URL) 
     try:
         async with engine.connect() as connection:
 
-            def diff(sync_connection):  # type: ignore[no-untyped-def]
+            def diff(sync_connection):
                 context = MigrationContext.configure(
                     sync_connection,
                     opts={
                         "target_metadata": metadata,
                         "include_schemas": True,
-                        "include_name": lambda name, type_, _: type_ != "schema"
-                        or name == service.migrations.schema,
+                        "include_name": lambda name, type_, _: (
+                            type_ != "schema" or name == service.migrations.schema
+                        ),
                         "version_table_schema": service.migrations.schema,
                     },
                 )

@@ -1,35 +1,40 @@
+from typing import Any
+
 import pytest
+from openapi_spec_validator import validate
+
 from handover_tools import openapi
 from handover_tools.cli import COMMITTED_OPENAPI
-from openapi_spec_validator import validate
 
 
 @pytest.fixture(scope="module")
-def merged() -> dict[str, object]:
+def merged() -> dict[str, Any]:
     return openapi.merged_document()
 
 
-def test_committed_document_is_what_the_code_produces(merged: dict[str, object]) -> None:
+def test_committed_document_is_what_the_code_produces(merged: dict[str, Any]) -> None:
     assert COMMITTED_OPENAPI.read_text() == openapi.render(merged), (
         "deploy/gateway/site/openapi.json is stale: run `python3 dev.py openapi`"
     )
 
 
-def test_merged_document_is_valid_openapi(merged: dict[str, object]) -> None:
-    validate(merged)  # type: ignore[arg-type]
+def test_merged_document_is_valid_openapi(merged: dict[str, Any]) -> None:
+    validate(merged)
 
 
-def test_every_operation_is_named_tagged_and_summarised(merged: dict[str, object]) -> None:
-    operations = [op for item in merged["paths"].values() for op in item.values()]  # type: ignore[attr-defined]
+def test_every_operation_is_named_tagged_and_summarised(merged: dict[str, Any]) -> None:
+    operations = [op for item in merged["paths"].values() for op in item.values()]
     assert operations
     for operation in operations:
-        assert operation["operationId"] and operation["tags"] and operation["summary"]
+        assert operation["operationId"]
+        assert operation["tags"]
+        assert operation["summary"]
 
 
-def test_every_error_response_is_a_problem_document(merged: dict[str, object]) -> None:
+def test_every_error_response_is_a_problem_document(merged: dict[str, Any]) -> None:
     errors = [
         response
-        for item in merged["paths"].values()  # type: ignore[attr-defined]
+        for item in merged["paths"].values()
         for operation in item.values()
         for status, response in operation["responses"].items()
         if status >= "400"
@@ -39,7 +44,7 @@ def test_every_error_response_is_a_problem_document(merged: dict[str, object]) -
         assert list(response["content"]) == ["application/problem+json"]
 
 
-def _document(path: str, schema: dict[str, object], operation_id: str = "op") -> dict[str, object]:
+def _document(path: str, schema: dict[str, Any], operation_id: str = "op") -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "paths": {path: {"get": {"operationId": operation_id}}},

@@ -5,13 +5,13 @@ from dataclasses import replace
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
+from sqlalchemy.engine import URL
+
 from handover_engagements.config import Settings
 from handover_engagements.main import SPEC
 from handover_kit.app import create_service_app
-from sqlalchemy.engine import URL
-
 from tests import builders
-from tests.conftest import Services, service_env
+from tests.conftest import Services, as_service
 
 PROBLEM = "application/problem+json"
 
@@ -89,7 +89,7 @@ async def test_unexpected_exception_is_a_500_problem_that_leaks_nothing(database
         raise RuntimeError("connection string postgresql://admin:hunter2@db")
 
     spec = replace(SPEC, routers=[*SPEC.routers, broken])
-    app = create_service_app(spec, Settings(**service_env(database_url)))
+    app = create_service_app(spec, Settings.with_database(as_service(database_url)))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:

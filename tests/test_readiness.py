@@ -3,15 +3,15 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import URL
+
 from handover_engagements.config import Settings
 from handover_engagements.db import MIGRATIONS
 from handover_engagements.main import create_app
 from handover_kit.migrations import provision
 from handover_tools.postgres import DATABASE_NAME, dsn, ensure_database, start_embedded
 from handover_tools.stack import migrate_all
-from sqlalchemy.engine import URL
-
-from tests.conftest import service_env
+from tests.conftest import as_service
 
 
 async def _readyz(app: object) -> httpx.Response:
@@ -21,15 +21,19 @@ async def _readyz(app: object) -> httpx.Response:
 
 
 async def test_ready_when_database_is_reachable_and_migrated(database_url: URL) -> None:
-    async with LifespanManager(create_app(Settings(**service_env(database_url)))) as manager:
+    async with LifespanManager(
+        create_app(Settings.with_database(as_service(database_url)))
+    ) as manager:
         response = await _readyz(manager.app)
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
 
 
 async def test_not_ready_before_migrations_run(empty_database: URL) -> None:
-    await provision(Settings(**{"DATABASE_URL": dsn(empty_database)}), MIGRATIONS)
-    async with LifespanManager(create_app(Settings(**service_env(empty_database)))) as manager:
+    await provision(Settings.with_database(dsn(empty_database)), MIGRATIONS)
+    async with LifespanManager(
+        create_app(Settings.with_database(as_service(empty_database)))
+    ) as manager:
         response = await _readyz(manager.app)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -42,7 +46,7 @@ async def test_not_ready_while_database_is_down_and_ready_again_after(tmp_path: 
     try:
         url = await ensure_database(server, DATABASE_NAME)
         await asyncio.to_thread(migrate_all, url)
-        async with LifespanManager(create_app(Settings(**service_env(url)))) as manager:
+        async with LifespanManager(create_app(Settings.with_database(as_service(url)))) as manager:
             assert (await _readyz(manager.app)).status_code == 200
 
             await asyncio.to_thread(server.stop)

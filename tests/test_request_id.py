@@ -2,14 +2,14 @@ import re
 
 import httpx
 from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import URL
+
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
 from handover_talent.config import Settings as TalentSettings
 from handover_talent.main import create_app as create_talent
-from sqlalchemy.engine import URL
-
 from tests import builders
-from tests.conftest import Services, service_env
+from tests.conftest import Services, as_service
 
 
 async def test_request_id_is_returned_as_given(services: Services) -> None:
@@ -40,10 +40,14 @@ class Recording(httpx.AsyncBaseTransport):
 
 
 async def test_request_id_is_passed_on_to_the_services_it_calls(database_url: URL) -> None:
-    env = service_env(database_url)
-    async with LifespanManager(create_engagements(EngagementsSettings(**env))) as engagements:
+    url = as_service(database_url)
+    async with LifespanManager(
+        create_engagements(EngagementsSettings.with_database(url))
+    ) as engagements:
         recording = Recording(httpx.ASGITransport(app=engagements.app))
-        talent_app = create_talent(TalentSettings(**env), transports={"engagements": recording})
+        talent_app = create_talent(
+            TalentSettings.with_database(url), transports={"engagements": recording}
+        )
         async with (
             LifespanManager(talent_app) as talent,
             httpx.AsyncClient(

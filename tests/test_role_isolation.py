@@ -1,10 +1,10 @@
 import asyncpg
 import pytest
-from handover_tools.postgres import dsn
-from handover_tools.services import SERVICES
 from sqlalchemy.engine import URL
 
-from tests.conftest import service_env
+from handover_tools.postgres import dsn
+from handover_tools.services import SERVICES
+from tests.conftest import as_service
 
 # A table each service owns from its first migration.
 OWN_TABLE = {"engagements": "organizations", "talent": "requisitions", "kpi": "metrics"}
@@ -12,7 +12,7 @@ OWN_TABLE = {"engagements": "organizations", "talent": "requisitions", "kpi": "m
 
 async def _connect_as(service_name: str, url: URL) -> asyncpg.Connection:
     service = next(s for s in SERVICES if s.name == service_name)
-    settings = service.settings(**service_env(url))
+    settings = service.settings.with_database(as_service(url))
     return await asyncpg.connect(dsn(settings.service_url))
 
 
@@ -20,7 +20,9 @@ async def _connect_as(service_name: str, url: URL) -> asyncpg.Connection:
 async def test_each_role_reads_its_own_schema(service: str, database_url: URL) -> None:
     connection = await _connect_as(service, database_url)
     try:
-        assert await connection.fetchval(f"SELECT count(*) >= 0 FROM {service}.{OWN_TABLE[service]}")
+        assert await connection.fetchval(
+            f"SELECT count(*) >= 0 FROM {service}.{OWN_TABLE[service]}"
+        )
     finally:
         await connection.close()
 

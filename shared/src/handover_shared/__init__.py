@@ -1,4 +1,4 @@
-"""Contracts shared by the Handover services: nothing here knows about HTTP frameworks or storage."""
+"""Contracts shared by the Handover services: no web framework, no storage."""
 
 from handover_shared.pagination import Page
 from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem

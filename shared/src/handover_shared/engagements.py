@@ -6,6 +6,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+# The problem type of a 404 that means "no such engagement", as opposed to "no such route".
+ENGAGEMENT_NOT_FOUND = "/problems/engagement-not-found"
+
 
 class DeliveryModel(StrEnum):
     BOT = "bot"

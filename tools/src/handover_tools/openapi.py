@@ -32,7 +32,7 @@ class MergeConflict(ValueError):
 def service_document(service: Service) -> dict[str, Any]:
     module_name, _, factory_name = service.app_factory.partition(":")
     factory: Callable[..., FastAPI] = getattr(importlib.import_module(module_name), factory_name)
-    settings = service.settings(**{"DATABASE_URL": _PLACEHOLDER_DATABASE_URL})
+    settings = service.settings.with_database(_PLACEHOLDER_DATABASE_URL)
     return factory(settings).openapi()
 
 

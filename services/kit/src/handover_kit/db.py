@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import registry
+from sqlalchemy.sql import Executable
 from sqlmodel import Field
 
 from handover_kit.settings import ServiceSettings
-
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,9 +84,9 @@ class Database:
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    async def scalar(self, sql: str) -> object:
+    async def scalar(self, statement: Executable) -> object:
         async with self.engine.connect() as connection:
-            return (await connection.execute(text(sql))).scalar()
+            return (await connection.execute(statement)).scalar()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -99,7 +99,7 @@ def database(request: Request) -> Database:
 
 
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed once, after the handler returns, before the response."""
+    """The request's unit of work: committed after the handler returns, before the response."""
     async with database(request).sessionmaker() as session, session.begin():
         yield session
 

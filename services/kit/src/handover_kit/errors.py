@@ -15,10 +15,10 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handover_kit.request_id import REQUEST_ID_HEADER
+from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
 
 log = structlog.get_logger(__name__)
 
@@ -130,7 +130,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
     # This handler runs outside the request-id middleware, which cannot add the header here.
     request_id = correlation_id.get()
-    return problem_response(problem, headers={REQUEST_ID_HEADER: request_id} if request_id else None)
+    return problem_response(
+        problem, headers={REQUEST_ID_HEADER: request_id} if request_id else None
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

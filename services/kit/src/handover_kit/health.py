@@ -8,6 +8,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from handover_kit.db import database
 from handover_kit.errors import ServiceUnavailable
+from handover_kit.migrations import revision_query
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -28,9 +29,7 @@ def health_router(schema: str, head: str) -> APIRouter:
     async def readyz(request: Request) -> dict[str, Any]:
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                current = await database(request).scalar(
-                    f'SELECT version_num FROM "{schema}".alembic_version'
-                )
+                current = await database(request).scalar(revision_query(schema))
         except ProgrammingError:
             current = None  # reachable, but the version table is not there yet
         except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready

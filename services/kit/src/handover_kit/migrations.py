@@ -13,13 +13,18 @@ import asyncpg
 from alembic import command, context
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, TextClause, pool, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from handover_kit.settings import ServiceSettings
 
 VERSION_TABLE = "alembic_version"
+
+
+def revision_query(schema: str) -> TextClause:
+    """The revision a schema is at. `schema` is the service's own name, never input."""
+    return text(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}')  # noqa: S608
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
 from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"

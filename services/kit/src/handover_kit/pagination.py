@@ -6,13 +6,13 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 from fastapi import Depends, Query
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Mapped
+from sqlmodel.sql.expression import SelectOfScalar
 
 from handover_kit.errors import UnprocessableContent
 
@@ -81,14 +81,15 @@ def next_cursor(keys: Sequence[str | UUID], limit: int) -> str | None:
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
-    key: InstrumentedAttribute[Any],
+    statement: SelectOfScalar[RowT],
+    key: Mapped[Any],
     page: PageRequest,
     after: object | None,
 ) -> tuple[list[RowT], str | None]:
     """One page of `statement` in `key` order, after the key `after` (the decoded cursor)."""
+    attribute = cast(InstrumentedAttribute[Any], key)
     if after is not None:
-        statement = statement.where(key > after)
-    rows = list((await session.scalars(statement.order_by(key).limit(page.limit + 1))).all())
-    keys = [getattr(row, key.key) for row in rows]
+        statement = statement.where(attribute > after)
+    rows = list((await session.scalars(statement.order_by(attribute).limit(page.limit + 1))).all())
+    keys = [getattr(row, attribute.key) for row in rows]
     return rows[: page.limit], next_cursor(keys, page.limit)

@@ -1,7 +1,7 @@
 """Settings every service shares. Each service subclasses with its own env prefix."""
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,7 +17,7 @@ class Environment(StrEnum):
 
 
 class ServiceSettings(BaseSettings):
-    """Read from the environment: `DATABASE_URL` and `HANDOVER_ENV` unprefixed, the rest prefixed."""
+    """From the environment: `DATABASE_URL` and `HANDOVER_ENV` as they are, the rest prefixed."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -59,6 +59,13 @@ class ServiceSettings(BaseSettings):
         }:
             raise ValueError("db_password must be set to a real secret in production")
         return self
+
+    @classmethod
+    def with_database(cls, url: str) -> Self:
+        """Settings from the environment, but for the database at `url`."""
+        factory: Any = cls  # the URL is passed by its alias, which the typed signature hides
+        settings: Self = factory(DATABASE_URL=url)
+        return settings
 
     @property
     def admin_url(self) -> URL:

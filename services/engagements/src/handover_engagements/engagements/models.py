@@ -1,11 +1,11 @@
 from datetime import datetime
 from uuid import UUID
 
-from handover_shared.engagements import DeliveryModel, Phase
 from sqlmodel import Field
 
 from handover_engagements.db import Table
 from handover_kit.db import id_field, text_enum, timestamp_field
+from handover_shared.engagements import DeliveryModel, Phase
 
 
 class Engagement(Table, table=True):

@@ -1,8 +1,9 @@
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from handover_shared.engagements import DeliveryModel, EngagementRead, Phase
 from handover_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class EngagementCreate(BaseModel):

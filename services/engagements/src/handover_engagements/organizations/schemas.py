@@ -2,8 +2,9 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from handover_shared.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field
+
+from handover_shared.pagination import Page
 
 
 class OrganizationKind(StrEnum):

@@ -1,0 +1,11 @@
+from sqlmodel import SQLModel
+
+from handover_kit.db import schema_registry
+from handover_kit.migrations import Migrations
+
+SCHEMA = "kpi"
+MIGRATIONS = Migrations(schema=SCHEMA, package="handover_kpi.migrations")
+
+
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
+    """Base of this service's tables: all of them live in its own schema."""

@@ -1,0 +1,23 @@
+from fastapi import FastAPI
+
+from handover_kit.app import ServiceSpec, create_service_app
+from handover_kpi.config import Settings
+from handover_kpi.db import MIGRATIONS
+from handover_kpi.metrics.router import router as metrics_router
+
+SPEC = ServiceSpec(
+    name="kpi",
+    title="Handover KPIs",
+    description="The KPIs an engagement is run on and judged ready for transfer by: "
+    "the metric catalog, and later data points and targets.",
+    version="0.1.0",
+    migrations=MIGRATIONS,
+    routers=[metrics_router],
+    tags=[
+        {"name": "metrics", "description": "What can be measured: unit, aggregation, direction."},
+    ],
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings or Settings())

@@ -1,0 +1,65 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handover_shared.pagination import Page
+
+KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+KEY_MAX_LENGTH = 64
+
+MetricKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=KEY_MAX_LENGTH,
+        pattern=KEY_PATTERN,
+        description="Stable identifier in lowercase snake case.",
+        examples=["time_to_hire"],
+    ),
+]
+
+
+class MetricUnit(StrEnum):
+    PERCENT = "percent"
+    DAYS = "days"
+    COUNT = "count"
+    CURRENCY = "currency"
+    FTE = "fte"
+    RATIO = "ratio"
+
+
+class MetricAggregation(StrEnum):
+    """How values combine across periods or engagements. `ratio` metrics keep a numerator
+    and a denominator, and aggregate as the sum of one over the sum of the other."""
+
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+    LAST = "last"
+    RATIO = "ratio"
+
+
+class MetricDirection(StrEnum):
+    HIGHER_IS_BETTER = "higher_is_better"
+    LOWER_IS_BETTER = "lower_is_better"
+
+
+class MetricRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: MetricKey
+    name: str
+    description: str
+    unit: MetricUnit
+    aggregation: MetricAggregation
+    direction: MetricDirection
+    built_in: bool = Field(description="Defined by Handover rather than by a user.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MetricPage(Page[MetricRead]):
+    """A page of metrics, in key order."""

@@ -1,0 +1,5 @@
+from handover_kit.migrations import run_env
+from handover_kpi.db import Table
+from handover_kpi.metrics import models as _metrics  # noqa: F401 - registers tables
+
+run_env(Table.metadata)

@@ -1,0 +1,36 @@
+from collections.abc import Mapping
+
+import httpx
+from fastapi import FastAPI
+
+from handover_kit.app import ServiceSpec, create_service_app
+from handover_talent.clients import engagements
+from handover_talent.config import Settings
+from handover_talent.db import MIGRATIONS
+from handover_talent.requisitions.router import router as requisitions_router
+
+SPEC = ServiceSpec(
+    name="talent",
+    title="Handover talent",
+    description="Hiring for the teams an engagement builds: requisitions, and later candidates "
+    "and team members.",
+    version="0.1.0",
+    migrations=MIGRATIONS,
+    routers=[requisitions_router],
+    tags=[
+        {"name": "requisitions", "description": "Roles an engagement needs filled, and how many."},
+    ],
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(
+        SPEC,
+        settings,
+        upstreams={engagements.UPSTREAM: settings.engagements_url},
+        transports=transports,
+    )
