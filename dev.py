@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set up and run Handover with nothing but Python 3.11 or newer.
 
-    python3 dev.py up         run the whole system (PostgreSQL, migrations, services, gateway, demo data)
+    python3 dev.py up         run the whole system (PostgreSQL, migrations, services, gateway,
+                              demo data)
     python3 dev.py test       run the whole test suite, with lint and type checks
     python3 dev.py lint | typecheck | format | openapi
 
@@ -41,7 +42,7 @@ def main() -> None:
         print(__doc__)
         return
     command, args = sys.argv[1], sys.argv[2:]
-    tools = {
+    tools: dict[str, list[str | Path]] = {
         "up": [BIN / "handover-dev", "up", *args],
         "openapi": [BIN / "handover-dev", "openapi", *args],
         "lint": [BIN / "ruff", "check", *args],
