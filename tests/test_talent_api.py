@@ -47,7 +47,7 @@ def _refuse(request: httpx.Request) -> httpx.Response:
     ],
     ids=["refused", "server-error", "foreign-404", "unreadable"],
 )
-async def test_engagements_unavailable_is_a_503_naming_it(database_url: URL, upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_engagements_unavailable_is_a_503_naming_it(database_url: URL, upstream) -> None:
     app = create_app(
         Settings.with_database(as_service(database_url)),
         transports={"engagements": httpx.MockTransport(upstream)},
