@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from handover_tools.services import SERVICES
+from handover_tools.stack import REPO_ROOT
 from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.live
@@ -20,12 +21,12 @@ READY_LINE = "Press Ctrl-C to stop."
 
 
 def _start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+    """`python3 dev.py up`, as the README says, in a session of its own like a terminal's."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the embedded default
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "handover_tools.cli",
+            str(REPO_ROOT / "dev.py"),
             "up",
             "--data-dir",
             str(data_dir),
@@ -37,6 +38,7 @@ def _start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        start_new_session=True,
     )
 
 
@@ -67,7 +69,8 @@ def _processes_of(process: subprocess.Popen[str], data_dir: Path) -> list[psutil
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
+    """Ctrl-C: SIGINT to the whole foreground process group, not just the runner."""
+    os.killpg(process.pid, signal.SIGINT)
     remaining, _ = process.communicate(timeout=60)
     return remaining
 

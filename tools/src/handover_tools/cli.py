@@ -13,9 +13,13 @@ from handover_tools.stack import REPO_ROOT, Ports, Stack
 COMMITTED_OPENAPI = REPO_ROOT / "deploy" / "gateway" / "site" / "openapi.json"
 
 
+def say(message: str) -> None:
+    print(message, flush=True)  # read line by line when piped, not at exit
+
+
 def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
     data_dir = data_dir.resolve()
-    print(f"Data directory: {data_dir} (kept between runs)")
+    say(f"Data directory: {data_dir} (kept between runs)")
     server = from_environment_or_embedded(data_dir / "postgres")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -24,16 +28,16 @@ def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
         with Stack(server, data_dir, Ports.from_gateway(gateway_port)) as stack:
             if load_demo:
                 loaded = demo.load(stack.gateway_url)
-                print("Demo data loaded." if loaded else "Demo data present from an earlier run.")
-            print(f"Gateway:  {stack.gateway_url}")
-            print(f"API docs: {stack.gateway_url}/docs")
-            print(f"Logs:     {data_dir / 'logs'}")
-            print("Press Ctrl-C to stop.")
+                say("Demo data loaded." if loaded else "Demo data present from an earlier run.")
+            say(f"Gateway:  {stack.gateway_url}")
+            say(f"API docs: {stack.gateway_url}/docs")
+            say(f"Logs:     {data_dir / 'logs'}")
+            say("Press Ctrl-C to stop.")
             while not stopping.wait(0.5):
                 if any(process.poll() is not None for process in stack.processes.values()):
                     print("A process exited unexpectedly; stopping. See the logs.", file=sys.stderr)
                     return 1
-            print("Stopping...")
+            say("Stopping...")
     finally:
         server.stop()
     return 0
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{COMMITTED_OPENAPI} is stale: run `handover-dev openapi`")
         return
     COMMITTED_OPENAPI.write_text(rendered)
-    print(f"Wrote {COMMITTED_OPENAPI}")
+    say(f"Wrote {COMMITTED_OPENAPI}")
 
 
 if __name__ == "__main__":
