@@ -1,8 +1,10 @@
 """Through the real Caddy gateway to the real service processes."""
 
 import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -60,12 +62,26 @@ def test_request_id_crosses_the_gateway_and_a_service_to_service_call(
     )
     assert response.status_code == 422
     assert response.headers["x-request-id"] == request_id
-    engagements_lines = [
-        json.loads(line)
-        for line in live.log_path("engagements").read_text().splitlines()
-        if request_id in line
-    ]
-    assert any(line.get("path") == f"/v1/engagements/{missing}" for line in engagements_lines)
+    assert _logged(live, "gateway", request_id, lambda line: line["msg"] == "handled request")
+    assert _logged(live, "talent", request_id, lambda line: line["path"] == "/v1/requisitions")
+    assert _logged(
+        live, "engagements", request_id, lambda line: line["path"] == f"/v1/engagements/{missing}"
+    )
+
+
+def _logged(
+    live: Stack, process: str, request_id: str, matches: Callable[[dict[str, Any]], bool]
+) -> bool:
+    """Whether `process` logged a line for this request that `matches`. Access lines are
+    written once the response is sent, so they may land a moment after the caller has it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for raw in live.log_path(process).read_text().splitlines():
+            line = json.loads(raw)
+            if line.get("request_id") == request_id and matches(line):
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def test_gateway_mints_a_request_id_when_the_caller_sends_none(gateway: httpx.Client) -> None:

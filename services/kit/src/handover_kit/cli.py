@@ -67,5 +67,6 @@ def run(
         proxy_headers=True,
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=10,
+        server_header=False,
     )
     return 0

@@ -66,6 +66,8 @@ def configure_logging(
         logging.getLogger(name).propagate = True
     # AccessLogMiddleware's line carries the request id; uvicorn's would not.
     logging.getLogger("uvicorn.access").disabled = True
+    # One line per upstream call is noise at INFO; failures are logged where they are handled.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class AccessLogMiddleware:
