@@ -1,25 +1,15 @@
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
-from handover_kit.pagination import PageRequest, paginate
+from handover_kit.pagination import PageRequest
+from handover_kit.repository import Repository
 from handover_talent.requisitions.models import Requisition
 from handover_talent.requisitions.schemas import RequisitionStatus
 
 
-class RequisitionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, requisition: Requisition) -> Requisition:
-        self.session.add(requisition)
-        await self.session.flush()
-        await self.session.refresh(requisition)
-        return requisition
-
-    async def get(self, requisition_id: UUID) -> Requisition | None:
-        return await self.session.get(Requisition, requisition_id)
+class RequisitionRepository(Repository[Requisition]):
+    model = Requisition
 
     async def list(
         self,
@@ -28,12 +18,9 @@ class RequisitionRepository:
         engagement_id: UUID | None,
         status: RequisitionStatus | None,
     ) -> tuple[list[Requisition], str | None]:
-        statement = select(Requisition)
-        filters = {
-            col(Requisition.engagement_id): engagement_id,
-            col(Requisition.status): status,
-        }
-        for column, value in filters.items():
-            if value is not None:
-                statement = statement.where(column == value)
-        return await paginate(self.session, statement, col(Requisition.id), page, page.after_id())
+        return await self.page(
+            page,
+            key=col(Requisition.id),
+            after=page.after_id(),
+            equal={col(Requisition.engagement_id): engagement_id, col(Requisition.status): status},
+        )

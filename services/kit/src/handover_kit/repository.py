@@ -1,0 +1,49 @@
+"""The base of every repository: insert, fetch by key, and filtered keyset pages of one table.
+
+Domain repositories subclass it, set `model`, and add the queries that are theirs.
+"""
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, select
+
+from handover_kit.db import flush_unique
+from handover_kit.pagination import PageRequest, paginate
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+
+
+class Repository(Generic[ModelT]):
+    model: type[ModelT]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: ModelT) -> ModelT:
+        """Insert and read back what the database drew (ids, timestamps).
+        A unique constraint violated raises UniqueViolation, naming the constraint."""
+        self.session.add(row)
+        await flush_unique(self.session)
+        await self.session.refresh(row)
+        return row
+
+    async def get(self, key: object) -> ModelT | None:
+        return await self.session.get(self.model, key)
+
+    async def page(
+        self,
+        page: PageRequest,
+        *,
+        key: Mapped[Any],
+        after: object | None,
+        equal: Mapping[Mapped[Any], object | None] | None = None,
+    ) -> tuple[list[ModelT], str | None]:
+        """A page in `key` order; `equal` filters by column, skipping those given None."""
+        statement = select(self.model)
+        for column, value in (equal or {}).items():
+            if value is not None:
+                statement = statement.where(column == value)
+        return await paginate(self.session, statement, key, page, after)
