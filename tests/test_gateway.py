@@ -124,3 +124,7 @@ def test_docs_page_and_its_assets_are_served(gateway: httpx.Client) -> None:
     assert "swagger-ui-bundle.js" in page.text
     for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
         assert gateway.get(asset).status_code == 200, asset
+
+
+def test_gateway_answers_its_own_liveness(gateway: httpx.Client) -> None:
+    assert gateway.get("/healthz").text == "ok"

@@ -1,6 +1,7 @@
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import URL
@@ -58,3 +59,30 @@ async def test_not_ready_while_database_is_down_and_ready_again_after(tmp_path: 
             assert (await _readyz(manager.app)).status_code == 200
     finally:
         server.stop()
+
+
+async def test_ready_when_a_later_release_has_migrated_ahead(database_url: URL) -> None:
+    """Rollouts migrate before new pods start; the old pods must keep serving meanwhile."""
+    connection = await asyncpg.connect(dsn(database_url))
+    try:
+        await connection.execute("UPDATE engagements.alembic_version SET version_num = '9999'")
+    finally:
+        await connection.close()
+    async with LifespanManager(
+        create_app(Settings.with_database(as_service(database_url)))
+    ) as manager:
+        response = await _readyz(manager.app)
+    assert response.status_code == 200
+    assert response.json()["revision"] == "9999"
+
+
+async def test_not_ready_when_the_version_table_is_empty(database_url: URL) -> None:
+    connection = await asyncpg.connect(dsn(database_url))
+    try:
+        await connection.execute("DELETE FROM engagements.alembic_version")
+    finally:
+        await connection.close()
+    async with LifespanManager(
+        create_app(Settings.with_database(as_service(database_url)))
+    ) as manager:
+        assert (await _readyz(manager.app)).status_code == 503

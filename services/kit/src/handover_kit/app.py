@@ -78,7 +78,7 @@ def create_service_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    app.include_router(health_router(spec.migrations.schema, spec.migrations.head()))
+    app.include_router(health_router(spec.migrations.schema, spec.migrations.check()))
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(AccessLogMiddleware)

@@ -23,11 +23,11 @@ async def _current_revision(settings: ServiceSettings, schema: str) -> str | Non
 
 
 def await_migrations(settings: ServiceSettings, migrations: Migrations, timeout: float) -> bool:
-    """Wait until the schema is at the head this code expects (a rollout's init step)."""
-    head, deadline = migrations.head(), time.monotonic() + timeout
+    """Wait until this code can run on the schema (a rollout's init step)."""
+    check, deadline = migrations.check(), time.monotonic() + timeout
     while True:
         try:
-            if asyncio.run(_current_revision(settings, migrations.schema)) == head:
+            if not check.behind(asyncio.run(_current_revision(settings, migrations.schema))):
                 return True
         except Exception:  # noqa: BLE001, S110 - not reachable or not migrated yet: wait
             pass

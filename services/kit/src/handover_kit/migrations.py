@@ -28,6 +28,20 @@ def revision_query(schema: str) -> TextClause:
 
 
 @dataclass(frozen=True)
+class SchemaCheck:
+    """Whether this code can run on a schema at a given revision."""
+
+    head: str
+    known: frozenset[str]
+
+    def behind(self, current: str | None) -> bool:
+        """Not migrated, or only part of the way to this code's head. A revision this code
+        does not know is a later release's, migrated ahead of its rollout; migrations stay
+        backward compatible for one release, so this code still runs on it."""
+        return current is None or (current != self.head and current in self.known)
+
+
+@dataclass(frozen=True)
 class Migrations:
     schema: str
     package: str  # the package that holds env.py and versions/
@@ -41,10 +55,16 @@ class Migrations:
         return config
 
     def head(self) -> str:
-        heads = ScriptDirectory.from_config(self.config()).get_heads()
+        return self.check().head
+
+    def check(self) -> SchemaCheck:
+        script = ScriptDirectory.from_config(self.config())
+        heads = script.get_heads()
         if len(heads) != 1:
             raise RuntimeError(f"{self.package} must have exactly one head, found {heads}")
-        return heads[0]
+        return SchemaCheck(
+            head=heads[0], known=frozenset(r.revision for r in script.walk_revisions())
+        )
 
 
 def _asyncpg_dsn(url: URL) -> str:

@@ -1,0 +1,169 @@
+"""docker-compose.yml against the settings classes, the Caddyfile and PostgreSQL 18."""
+
+import re
+from urllib.parse import urlsplit
+
+from .support import depends_on, environment, is_interpolation
+
+_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+
+
+def _settings(compose, service, key, settings_from_env):
+    return settings_from_env(service, environment(compose["services"][key]))
+
+
+def test_every_service_has_a_server_and_a_migration_from_the_same_image(
+    compose, compose_roles, handover_services
+):
+    assert set(compose_roles.serve) == set(handover_services)
+    assert set(compose_roles.migrate) == set(handover_services)
+    for name in handover_services:
+        serve = compose["services"][compose_roles.serve[name]]
+        migrate = compose["services"][compose_roles.migrate[name]]
+        assert serve["image"] == migrate["image"], name
+        assert serve["build"] == migrate["build"], name
+
+
+def test_every_service_starts_only_after_its_migration_succeeded(
+    compose, compose_roles, handover_services
+):
+    for name in handover_services:
+        serve = compose["services"][compose_roles.serve[name]]
+        assert depends_on(serve).get(compose_roles.migrate[name]) == (
+            "service_completed_successfully"
+        ), name
+
+
+def test_every_migration_waits_for_a_healthy_postgres_18(compose, compose_roles):
+    database = compose["services"][compose_roles.database]
+    assert database["image"] == "postgres:18"
+    assert database["healthcheck"]["test"]
+    assert compose_roles.migrate
+    for key in compose_roles.migrate.values():
+        assert depends_on(compose["services"][key]).get(compose_roles.database) == (
+            "service_healthy"
+        ), key
+
+
+def test_database_keeps_its_data_on_a_named_volume_where_postgres_18_looks(compose, compose_roles):
+    # From 18 on the image stores data below /var/lib/postgresql/<major>/; a mount at
+    # /var/lib/postgresql/data is refused.
+    mounts = [
+        volume.split(":")[:2] if isinstance(volume, str) else [volume["source"], volume["target"]]
+        for volume in compose["services"][compose_roles.database]["volumes"]
+    ]
+    assert [target for source, target in mounts if source in compose["volumes"]] == [
+        "/var/lib/postgresql"
+    ]
+
+
+def test_every_service_env_var_is_a_setting_of_that_service(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    for roles in (compose_roles.serve, compose_roles.migrate):
+        for name, key in roles.items():
+            service = handover_services[name]
+            env = environment(compose["services"][key])
+            unknown = {variable for variable in env if variable.upper() not in service.env_names}
+            assert not unknown, f"{key} sets what {service.settings.__module__} does not read"
+            settings_from_env(service, env)
+
+
+def test_servers_listen_on_all_interfaces(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    for name, key in compose_roles.serve.items():
+        settings = _settings(compose, handover_services[name], key, settings_from_env)
+        assert settings.host == "0.0.0.0", key  # noqa: S104 - containers are reached from outside
+
+
+def test_only_migrations_carry_database_admin_credentials(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    for name, service in handover_services.items():
+        served = _settings(compose, service, compose_roles.serve[name], settings_from_env)
+        migrated = _settings(compose, service, compose_roles.migrate[name], settings_from_env)
+        assert served.admin_url.username is None, name
+        assert served.admin_url.password is None, name
+        assert migrated.admin_url.username, name
+        assert migrated.admin_url.password, name
+        for url in (served.admin_url, migrated.admin_url):
+            assert (url.host, url.port, url.database) == (compose_roles.database, 5432, "handover")
+
+
+def test_healthchecks_ask_readyz_on_the_port_the_service_listens_on(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    for name, key in compose_roles.serve.items():
+        settings = _settings(compose, handover_services[name], key, settings_from_env)
+        check = " ".join(compose["services"][key]["healthcheck"]["test"])
+        urls = [urlsplit(url) for url in re.findall(r"https?://[^\s'\"]+", check)]
+        assert [(url.hostname, url.port, url.path) for url in urls] == [
+            ("127.0.0.1", settings.port, "/readyz")
+        ], key
+
+
+def test_every_gateway_upstream_is_a_compose_service_on_its_port(
+    compose,
+    compose_roles,
+    handover_services,
+    caddy_placeholders,
+    adapt_caddyfile,
+    settings_from_env,
+):
+    env = environment(compose["services"][compose_roles.gateway])
+    assert set(env) <= set(caddy_placeholders), "the gateway is given what its Caddyfile ignores"
+    expected = {}
+    for name, service in handover_services.items():
+        key = compose_roles.serve[name]
+        port = _settings(compose, service, key, settings_from_env).port
+        expected[service.upstream_placeholder] = f"{key}:{port}"
+    assert {placeholder: env.get(placeholder) for placeholder in expected} == expected
+    assert adapt_caddyfile(env).dials() == set(expected.values())
+
+
+def test_gateway_publishes_the_port_it_listens_on(compose, compose_roles, adapt_caddyfile):
+    gateway = compose["services"][compose_roles.gateway]
+    [port] = adapt_caddyfile(environment(gateway)).listen_ports()
+    published = [str(mapping).rsplit(":", 2)[-2:] for mapping in gateway["ports"]]
+    assert published == [["8000", str(port)]]
+
+
+def test_gateway_starts_once_every_service_is_healthy(compose, compose_roles):
+    gateway = depends_on(compose["services"][compose_roles.gateway])
+    assert compose_roles.serve
+    for key in compose_roles.serve.values():
+        assert gateway.get(key) == "service_healthy", key
+        assert compose["services"][key]["healthcheck"]["test"], key
+
+
+def test_every_url_a_service_calls_is_a_compose_service_on_its_port(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    by_key = {key: name for name, key in compose_roles.serve.items()}
+    calls = []
+    for key in compose_roles.serve.values():
+        for variable, value in environment(compose["services"][key]).items():
+            if variable.endswith("_URL") and variable != "DATABASE_URL" and value:
+                calls.append((variable, urlsplit(value)))
+    assert calls, "talent calls engagements"
+    for variable, url in calls:
+        assert url.hostname in by_key, variable
+        callee = handover_services[by_key[url.hostname]]
+        port = _settings(compose, callee, url.hostname, settings_from_env).port
+        assert url.port == port, variable
+
+
+def test_compose_holds_no_password_only_references_to_one(compose):
+    checked = 0
+    for key, spec in compose["services"].items():
+        for variable, value in environment(spec, raw=True).items():
+            if value is None:
+                continue
+            if "PASSWORD" in variable.upper():
+                assert is_interpolation(value), f"{key}: {variable}"
+                checked += 1
+            for password in _URL_PASSWORD.findall(value):
+                assert is_interpolation(password), f"{key}: {variable}"
+                checked += 1
+    assert checked

@@ -1,0 +1,288 @@
+"""deploy/kubernetes against the Kubernetes schema, the settings classes and the Caddyfile."""
+
+from urllib.parse import urlsplit
+
+import kubernetes_validate
+import pytest
+from kubernetes_validate.utils import latest_version
+
+from .support import KUBERNETES, REPO, image_repository, load_yaml_documents
+
+# PostgreSQL's default max_connections, less its default superuser_reserved_connections.
+POSTGRES_CONNECTIONS_FOR_SERVICES = 100 - 3
+ADMIN_SECRET = "handover-db-admin"
+
+
+def _name(document):
+    return f"{document['kind']}/{document['metadata']['name']}"
+
+
+def _servers(cluster, handover_services):
+    """Each service's Deployment and its serving container."""
+    servers = {}
+    for name, service in handover_services.items():
+        running = [
+            (workload, container)
+            for workload, container in cluster.running([service.script, "serve"])
+            if workload["kind"] == "Deployment"
+        ]
+        assert len(running) == 1, f"expected one Deployment serving {name}"
+        servers[name] = running[0]
+    return servers
+
+
+def _container_port(container, port):
+    """A Service's targetPort, resolved to the container's port number."""
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    return ports[port] if isinstance(port, str) else port
+
+
+def test_manifests_are_valid_for_the_latest_kubernetes_schema(cluster):
+    version = latest_version()
+    for document in cluster.documents:
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{_name(document)}: {error}")
+
+
+def test_kustomization_lists_every_manifest_and_sets_every_images_tag(kustomization, cluster):
+    assert sorted(kustomization["resources"]) == sorted(
+        p.name for p in KUBERNETES.glob("*.yaml") if p.name != "kustomization.yaml"
+    )
+    tagged = {image["name"] for image in kustomization["images"]}
+    used = {image_repository(container["image"]) for _, container in cluster.containers()}
+    assert used
+    assert used <= tagged
+
+
+def test_everything_lands_in_one_namespace_that_enforces_restricted_pods(kustomization, cluster):
+    [namespace] = cluster.of_kind("Namespace")
+    assert kustomization["namespace"] == namespace["metadata"]["name"]
+    labels = namespace["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_no_secret_is_committed_and_every_reference_names_a_secret_and_a_key(
+    kustomization, cluster
+):
+    manifests = [*REPO.glob("deploy/**/*.y*ml"), *REPO.glob("*.y*ml")]
+    assert manifests
+    for path in manifests:
+        for document in load_yaml_documents(path):
+            kind = document.get("kind") if isinstance(document, dict) else None
+            assert kind != "Secret", f"{path.relative_to(REPO)} holds a Secret"
+    assert "secretGenerator" not in kustomization
+    references = [
+        ref
+        for _, container in cluster.containers()
+        for ref in cluster.secret_refs(container).values()
+    ]
+    assert references
+    for ref in references:
+        assert ref["name"], ref
+        assert ref["key"], ref
+        assert not ref.get("optional", False), ref
+
+
+def test_every_container_env_var_is_a_setting_of_its_service(
+    cluster, handover_services, settings_from_env
+):
+    checked = 0
+    for name, service in handover_services.items():
+        for workload, container in cluster.running([service.script]):
+            env = cluster.env(container)
+            unknown = {variable for variable in env if variable.upper() not in service.env_names}
+            assert not unknown, f"{_name(workload)} sets what {name}'s settings do not read"
+            settings_from_env(service, env)
+            checked += 1
+    assert checked >= 3 * len(handover_services), "a Job, an init container and a server each"
+
+
+def test_every_deployment_waits_for_the_migrations_its_job_runs(cluster, handover_services):
+    servers = _servers(cluster, handover_services)
+    for name, service in handover_services.items():
+        [(job, migrate)] = cluster.running([service.script, "migrate"])
+        assert job["kind"] == "Job", name
+        deployment, server = servers[name]
+        init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+        waiting = [c for c in init if c["command"][:2] == [service.script, "await-migrations"]]
+        assert len(waiting) == 1, f"{_name(deployment)} does not await its migrations"
+        assert waiting[0]["image"] == server["image"] == migrate["image"], name
+
+
+def test_only_migration_jobs_carry_database_admin_credentials(
+    cluster, handover_services, settings_from_env
+):
+    for service in handover_services.values():
+        for workload, container in cluster.running([service.script]):
+            url = settings_from_env(service, cluster.env(container)).admin_url
+            admin = cluster.secret_refs(container).get("DATABASE_URL", {}).get("name")
+            if container["command"][1] == "migrate":
+                assert admin == ADMIN_SECRET, _name(workload)
+            else:
+                assert admin is None, _name(workload)
+                assert (url.username, url.password) == (None, None), _name(workload)
+
+
+def test_servers_listen_on_all_interfaces_on_their_container_port(
+    cluster, handover_services, settings_from_env
+):
+    for name, (deployment, server) in _servers(cluster, handover_services).items():
+        settings = settings_from_env(handover_services[name], cluster.env(server))
+        assert settings.host == "0.0.0.0", _name(deployment)  # noqa: S104 - reached from other pods
+        assert _container_port(server, "http") == settings.port, _name(deployment)
+
+
+def test_probes_ask_healthz_and_readyz_on_the_port_the_service_listens_on(
+    cluster, handover_services, settings_from_env
+):
+    for name, (deployment, server) in _servers(cluster, handover_services).items():
+        port = settings_from_env(handover_services[name], cluster.env(server)).port
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = server[probe]["httpGet"]
+            assert get["path"] == path, f"{_name(deployment)} {probe}"
+            assert _container_port(server, get["port"]) == port, f"{_name(deployment)} {probe}"
+
+
+def test_every_container_runs_unprivileged_on_a_read_only_root_filesystem(cluster):
+    checked = 0
+    for workload, pod in cluster.pod_templates():
+        assert pod["securityContext"]["runAsNonRoot"] is True, _name(workload)
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert pod.get("automountServiceAccountToken") is False, _name(workload)
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, _name(workload)
+            assert context["allowPrivilegeEscalation"] is False, _name(workload)
+            assert context["capabilities"]["drop"] == ["ALL"], _name(workload)
+            assert "add" not in context["capabilities"], _name(workload)
+            checked += 1
+    assert checked
+
+
+def test_every_container_requests_cpu_and_memory_and_is_limited_in_memory(cluster):
+    checked = 0
+    for workload, container in cluster.containers():
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= resources["requests"].keys(), _name(workload)
+        assert "memory" in resources["limits"], _name(workload)
+        checked += 1
+    assert checked
+
+
+def test_every_hpa_scales_an_existing_deployment_on_cpu_from_its_replicas(cluster):
+    autoscalers = cluster.of_kind("HorizontalPodAutoscaler")
+    assert {hpa["spec"]["scaleTargetRef"]["name"] for hpa in autoscalers} == {
+        deployment["metadata"]["name"] for deployment in cluster.of_kind("Deployment")
+    }
+    for hpa in autoscalers:
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment"), _name(hpa)
+        deployment = cluster.get("Deployment", target["name"])
+        assert deployment["spec"]["replicas"] == 2, _name(deployment)
+        assert hpa["spec"]["minReplicas"] <= 2 <= hpa["spec"]["maxReplicas"], _name(hpa)
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"], _name(hpa)
+        # CPU utilisation is measured against the request, so every container needs one.
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "cpu" in container["resources"]["requests"], _name(deployment)
+
+
+def test_every_service_and_disruption_budget_selects_exactly_one_deployment(cluster):
+    selectors = [
+        (document, document["spec"]["selector"]) for document in cluster.of_kind("Service")
+    ] + [
+        (document, document["spec"]["selector"]["matchLabels"])
+        for document in cluster.of_kind("PodDisruptionBudget")
+    ]
+    assert selectors
+    for document, selector in selectors:
+        selected = cluster.selected_by(selector)
+        assert [w["kind"] for w in selected] == ["Deployment"], _name(document)
+        if document["kind"] == "Service":
+            [container] = selected[0]["spec"]["template"]["spec"]["containers"]
+            for port in document["spec"]["ports"]:
+                assert _container_port(container, port["targetPort"]), _name(document)
+
+
+def _service_for(cluster, host, port):
+    """The Deployment a cluster-internal host:port reaches, through its Service."""
+    service = cluster.get("Service", host)
+    [mapping] = [p for p in service["spec"]["ports"] if p["port"] == port]
+    [deployment] = cluster.selected_by(service["spec"]["selector"])
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return deployment, _container_port(container, mapping["targetPort"])
+
+
+def test_every_gateway_upstream_is_a_kubernetes_service_on_its_port(
+    cluster,
+    gateway_image,
+    handover_services,
+    caddy_placeholders,
+    adapt_caddyfile,
+    settings_from_env,
+):
+    [(_, gateway)] = cluster.using(gateway_image)
+    env = cluster.env(gateway)
+    assert set(env) <= set(caddy_placeholders), "the gateway is given what its Caddyfile ignores"
+    servers = _servers(cluster, handover_services)
+    for name, service in handover_services.items():
+        host, _, port = env[service.upstream_placeholder].rpartition(":")
+        deployment, container_port = _service_for(cluster, host, int(port))
+        expected_deployment, server = servers[name]
+        assert deployment is expected_deployment, service.upstream_placeholder
+        listens = settings_from_env(service, cluster.env(server)).port
+        assert container_port == listens, service.upstream_placeholder
+    assert adapt_caddyfile(env).dials() == {
+        env[service.upstream_placeholder] for service in handover_services.values()
+    }
+
+
+def test_gateway_service_reaches_the_port_the_gateway_listens_on(
+    cluster, gateway_image, adapt_caddyfile
+):
+    [(deployment, gateway)] = cluster.using(gateway_image)
+    [port] = adapt_caddyfile(cluster.env(gateway)).listen_ports()
+    [service] = [
+        s
+        for s in cluster.of_kind("Service")
+        if cluster.selected_by(s["spec"]["selector"]) == [deployment]
+    ]
+    assert [_container_port(gateway, p["targetPort"]) for p in service["spec"]["ports"]] == [port]
+    assert gateway["readinessProbe"]["httpGet"]["port"] in ("http", port)
+
+
+def test_every_url_a_service_calls_is_a_kubernetes_service_on_its_port(
+    cluster, handover_services, settings_from_env
+):
+    servers = _servers(cluster, handover_services)
+    by_deployment = {id(deployment): name for name, (deployment, _) in servers.items()}
+    calls = [
+        (variable, urlsplit(value))
+        for _, server in servers.values()
+        for variable, value in cluster.env(server).items()
+        if variable.endswith("_URL") and variable != "DATABASE_URL"
+    ]
+    assert calls, "talent calls engagements"
+    for variable, url in calls:
+        deployment, container_port = _service_for(cluster, url.hostname, url.port)
+        callee = by_deployment[id(deployment)]
+        listens = settings_from_env(handover_services[callee], cluster.env(servers[callee][1])).port
+        assert container_port == listens, variable
+
+
+def test_database_connections_at_full_scale_fit_postgres_default_limit(
+    cluster, handover_services, settings_from_env
+):
+    total = 0
+    for name, (deployment, server) in _servers(cluster, handover_services).items():
+        settings = settings_from_env(handover_services[name], cluster.env(server))
+        [hpa] = [
+            h
+            for h in cluster.of_kind("HorizontalPodAutoscaler")
+            if h["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+        ]
+        total += hpa["spec"]["maxReplicas"] * (
+            settings.db_pool_size + settings.db_pool_max_overflow
+        )
+    assert 0 < total <= POSTGRES_CONNECTIONS_FOR_SERVICES
