@@ -4,13 +4,16 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from handover_tools.postgres import Server
 from handover_tools.services import SERVICES
-from handover_tools.stack import Stack
+from handover_tools.stack import Ports, Stack
+from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.live
 
@@ -128,3 +131,31 @@ def test_docs_page_and_its_assets_are_served(gateway: httpx.Client) -> None:
 
 def test_gateway_answers_its_own_liveness(gateway: httpx.Client) -> None:
     assert gateway.get("/healthz").text == "ok"
+
+
+@pytest.fixture
+def gateway_alone(pg_server: Server, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The gateway with no service behind it."""
+    stack = Stack(pg_server, tmp_path, Ports.from_gateway(free_port_block(4)))
+    try:
+        stack.start_gateway()
+        with httpx.Client(base_url=stack.gateway_url, timeout=10.0) as client:
+            yield client
+    finally:
+        stack.stop()
+
+
+@pytest.mark.parametrize("path", ["/v1/metrics", "/talent/readyz"])
+def test_unreachable_service_is_a_prompt_503_problem(
+    gateway_alone: httpx.Client, path: str
+) -> None:
+    started = time.monotonic()
+    response = gateway_alone.get(path)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["instance"] == path
+
+
+def test_gateway_serves_the_contract_without_the_services(gateway_alone: httpx.Client) -> None:
+    assert gateway_alone.get("/openapi.json").json()["info"]["title"] == "Handover API"

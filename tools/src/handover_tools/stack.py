@@ -88,18 +88,17 @@ class Stack:
         database_url = asyncio.run(ensure_database(self.server, DATABASE_NAME))
         if migrate_first:
             migrate_all(database_url)
-        (self.work_dir / "logs").mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
             self._start_service(service, database_url)
         for service in SERVICES:
             _wait_until_ok(
                 f"{self.service_url(service.name)}/readyz", 30, self.processes[service.name]
             )
-        self._start_gateway()
-        _wait_until_ok(f"{self.gateway_url}/engagements/healthz", 15, self.processes["gateway"])
+        self.start_gateway()
         return self
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
         log = self._exit.enter_context(self.log_path(name).open("ab"))
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands
             command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
@@ -117,7 +116,8 @@ class Stack:
             env["TALENT_ENGAGEMENTS_URL"] = self.service_url("engagements")
         self._spawn(service.name, [sys.executable, "-m", f"handover_{service.name}", "serve"], env)
 
-    def _start_gateway(self) -> None:
+    def start_gateway(self) -> None:
+        """Caddy with the repository's Caddyfile, serving a freshly merged OpenAPI document."""
         site = self.work_dir / "gateway"
         site.mkdir(parents=True, exist_ok=True)
         openapi.write(site / "openapi.json")
@@ -140,6 +140,7 @@ class Stack:
             "caddyfile",
         ]
         self._spawn("gateway", command, env)
+        _wait_until_ok(f"{self.gateway_url}/healthz", 15, self.processes["gateway"])
 
     def stop(self) -> None:
         """SIGTERM everything, wait, then SIGKILL what is left: no process outlives the stack."""
