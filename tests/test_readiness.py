@@ -61,28 +61,27 @@ async def test_not_ready_while_database_is_down_and_ready_again_after(tmp_path: 
         server.stop()
 
 
-async def test_ready_when_a_later_release_has_migrated_ahead(database_url: URL) -> None:
-    """Rollouts migrate before new pods start; the old pods must keep serving meanwhile."""
+async def _readyz_after(database_url: URL, sql: str) -> httpx.Response:
+    """Readiness of a fresh engagements app after `sql` ran against its version table."""
     connection = await asyncpg.connect(dsn(database_url))
     try:
-        await connection.execute("UPDATE engagements.alembic_version SET version_num = '9999'")
+        await connection.execute(sql)
     finally:
         await connection.close()
-    async with LifespanManager(
-        create_app(Settings.with_database(as_service(database_url)))
-    ) as manager:
-        response = await _readyz(manager.app)
+    settings = Settings.with_database(as_service(database_url))
+    async with LifespanManager(create_app(settings)) as manager:
+        return await _readyz(manager.app)
+
+
+async def test_ready_when_a_later_release_has_migrated_ahead(database_url: URL) -> None:
+    """Rollouts migrate before new pods start; the old pods must keep serving meanwhile."""
+    response = await _readyz_after(
+        database_url, "UPDATE engagements.alembic_version SET version_num = '9999'"
+    )
     assert response.status_code == 200
     assert response.json()["revision"] == "9999"
 
 
 async def test_not_ready_when_the_version_table_is_empty(database_url: URL) -> None:
-    connection = await asyncpg.connect(dsn(database_url))
-    try:
-        await connection.execute("DELETE FROM engagements.alembic_version")
-    finally:
-        await connection.close()
-    async with LifespanManager(
-        create_app(Settings.with_database(as_service(database_url)))
-    ) as manager:
-        assert (await _readyz(manager.app)).status_code == 503
+    response = await _readyz_after(database_url, "DELETE FROM engagements.alembic_version")
+    assert response.status_code == 503
