@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from handover_kit.request_id import REQUEST_ID_HEADER
 from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
@@ -88,6 +89,22 @@ async def _on_problem_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.problem(request.url.path))
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes. Starlette names only the first route's, though a path is
+    often served by several (GET list, POST create)."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    )
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
@@ -95,7 +112,10 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     problem = Problem(
         title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
     )
-    return problem_response(problem, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(problem, headers=headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
