@@ -15,11 +15,12 @@ from sqlalchemy.engine import URL
 
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
+from handover_kit.db import dsn
 from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.main import create_app as create_kpi
 from handover_talent.config import Settings as TalentSettings
 from handover_talent.main import create_app as create_talent
-from handover_tools.postgres import Server, drop_database, dsn, ensure_database
+from handover_tools.postgres import Server, drop_database, ensure_database
 from handover_tools.postgres import from_environment_or_embedded as start_server
 from handover_tools.stack import Ports, Stack, migrate_all
 

@@ -10,8 +10,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from handover_kit.db import dsn
 from handover_kit.migrations import migrate, upgrade
-from handover_tools.postgres import dsn
 from handover_tools.services import SERVICES, Service
 
 

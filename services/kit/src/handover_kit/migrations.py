@@ -17,6 +17,7 @@ from sqlalchemy import MetaData, TextClause, pool, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from handover_kit.db import dsn
 from handover_kit.settings import ServiceSettings
 
 VERSION_TABLE = "alembic_version"
@@ -67,14 +68,10 @@ class Migrations:
         )
 
 
-def _asyncpg_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def provision(settings: ServiceSettings, migrations: Migrations) -> None:
     """Create the service's role and schema if missing, and set the role's password."""
     role, schema = settings.db_role, migrations.schema
-    connection = await asyncpg.connect(_asyncpg_dsn(settings.admin_url))
+    connection = await asyncpg.connect(dsn(settings.admin_url))
     try:
         async with connection.transaction():
             # Serialise concurrent provisioning of the same cluster (replicas, parallel jobs).
