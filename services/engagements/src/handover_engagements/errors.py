@@ -20,3 +20,23 @@ class InvalidEngagementParties(UnprocessableContent):
 class OrganizationNameTaken(Conflict):
     title = "Organization Name Taken"
     type = "/problems/organization-name-taken"
+
+
+class MembershipNotFound(NotFound):
+    title = "Membership Not Found"
+    type = "/problems/membership-not-found"
+
+
+class MembershipExists(Conflict):
+    title = "Membership Exists"
+    type = "/problems/membership-exists"
+
+
+class ApiKeyNotFound(NotFound):
+    title = "API Key Not Found"
+    type = "/problems/api-key-not-found"
+
+
+class InvalidGrant(UnprocessableContent):
+    title = "Invalid Grant"
+    type = "/problems/invalid-grant"

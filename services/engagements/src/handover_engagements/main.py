@@ -1,9 +1,12 @@
 from fastapi import FastAPI
 
+from handover_engagements.access import internal as access_internal
+from handover_engagements.access import router as access
+from handover_engagements.access.directory import LocalDirectory
 from handover_engagements.config import Settings
 from handover_engagements.db import MIGRATIONS
-from handover_engagements.engagements.router import router as engagements_router
-from handover_engagements.organizations.router import router as organizations_router
+from handover_engagements.engagements import router as engagements
+from handover_engagements.organizations import router as organizations
 from handover_kit.app import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
@@ -12,10 +15,18 @@ SPEC = ServiceSpec(
     description="Organizations and the Build-Operate-Transfer engagements between them.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[organizations_router, engagements_router],
+    routers=[
+        organizations.router,
+        engagements.router,
+        access.router,
+        engagements.internal_router,
+        access_internal.router,
+    ],
+    directory=lambda db, _: LocalDirectory(db),
     tags=[
         {"name": "organizations", "description": "Clients and partners (providers)."},
         {"name": "engagements", "description": "Who builds what for whom, and in which phase."},
+        {"name": "access", "description": "People's memberships and machines' API keys."},
     ],
 )
 

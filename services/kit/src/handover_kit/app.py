@@ -1,23 +1,32 @@
 """`create_service_app`: what every Handover service is made of, assembled in one place."""
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import httpx
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from handover_kit.auth import Authenticator, RateLimiter
+from handover_kit.body_limit import BodySizeLimit
+from handover_kit.credentials import ServiceAuth
 from handover_kit.db import Database
+from handover_kit.directory import DirectoryFactory, PrincipalDirectory
 from handover_kit.errors import install_problem_handlers
 from handover_kit.health import health_router
 from handover_kit.logging import AccessLogMiddleware
 from handover_kit.migrations import Migrations
+from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
 from handover_kit.request_id import add_request_id_middleware, pass_request_id_on
 from handover_kit.settings import ServiceSettings
 
 UPSTREAM_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+IDENTITY_PROVIDER = "identity-provider"
+"""The name under which tests pass a transport to a made-up identity provider."""
 
 
 @dataclass(frozen=True)
@@ -28,12 +37,15 @@ class ServiceSpec:
     version: str
     migrations: Migrations
     routers: Sequence[APIRouter]
+    directory: DirectoryFactory
+    """Where this service gets the principal directory from."""
     tags: Sequence[Mapping[str, str]] = field(default_factory=tuple)
 
 
 class State(TypedDict):
     db: Database
     upstreams: dict[str, httpx.AsyncClient]
+    authenticator: Authenticator
 
 
 def create_service_app(
@@ -53,18 +65,34 @@ def create_service_app(
         async with AsyncExitStack() as stack:
             db = Database(settings, application_name=spec.name)
             stack.push_async_callback(db.dispose)
+            signing_key = settings.signing_key(spec.name)
             clients = {
                 name: await stack.enter_async_context(
                     httpx.AsyncClient(
                         base_url=url,
                         timeout=UPSTREAM_TIMEOUT,
                         transport=transports.get(name),
+                        auth=ServiceAuth(spec.name, signing_key, audience=name),
                         event_hooks={"request": [pass_request_id_on]},
                     )
                 )
                 for name, url in upstreams.items()
             }
-            yield {"db": db, "upstreams": clients}
+            directory = PrincipalDirectory(
+                spec.directory(db, clients),
+                refresh_seconds=settings.directory_refresh_seconds,
+                max_staleness_seconds=settings.directory_max_staleness_seconds,
+            )
+            await directory.try_refresh(within=2.0)  # serve from the first request if we can
+            await stack.enter_async_context(_background(directory.run(), "directory-refresh"))
+            authenticator = Authenticator(
+                service=spec.name,
+                directory=directory,
+                oidc=await _oidc_verifier(settings, transports.get(IDENTITY_PROVIDER), stack),
+                service_keys=settings.trusted_service_key,
+                limiter=RateLimiter(settings.rate_limit),
+            )
+            yield {"db": db, "upstreams": clients, "authenticator": authenticator}
 
     app = FastAPI(
         title=spec.title,
@@ -81,10 +109,50 @@ def create_service_app(
     app.include_router(health_router(spec.migrations.schema, spec.migrations.check()))
     for router in spec.routers:
         app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     app.add_middleware(AccessLogMiddleware)
     add_request_id_middleware(app)  # outermost: every log line has the id
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def _oidc_verifier(
+    settings: ServiceSettings,
+    transport: httpx.AsyncBaseTransport | None,
+    stack: AsyncExitStack,
+) -> OidcVerifier | None:
+    if not (settings.oidc_issuer and settings.oidc_jwks_url):
+        return None
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, transport=transport)
+    )
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.oidc_jwks_url,
+        algorithms=settings.oidc_algorithms,
+        http=http,
+    )
 
 
 def upstream(state: Any, name: str) -> httpx.AsyncClient:

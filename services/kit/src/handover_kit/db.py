@@ -1,14 +1,21 @@
-"""The database a service owns: its engine, and one transaction per request."""
+"""The database a service owns: its engine, and one transaction per request.
+
+Every transaction tells PostgreSQL whose data it may touch, and row-level security policies
+on the tenant tables hold it to that: a query that forgets a filter still leaks nothing. A
+session that states no tenancy sees no tenant rows at all.
+"""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy import DateTime, MetaData, event, orm, text
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +27,7 @@ from sqlalchemy.orm import registry
 from sqlalchemy.sql import Executable
 from sqlmodel import Field
 
+from handover_kit.auth import CurrentPrincipal
 from handover_kit.settings import ServiceSettings
 
 NAMING_CONVENTION = {
@@ -72,6 +80,40 @@ async def flush_unique(session: AsyncSession) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class Tenancy:
+    tenant: UUID | None = None
+    all_tenants: bool = False
+
+
+ALL_TENANTS = Tenancy(all_tenants=True)
+"""For the service's own work (background jobs, the directory), never for a caller's request."""
+
+_TENANCY = "tenancy"
+
+
+class TenantSession(orm.Session):
+    """A session whose every transaction begins by setting the tenancy in `info`."""
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_tenancy(session: orm.Session, _: object, connection: Connection) -> None:
+    tenancy = session.info.get(_TENANCY)
+    if tenancy is None:
+        return
+    assert isinstance(tenancy, Tenancy)
+    connection.execute(
+        text(
+            "SELECT set_config('handover.tenant', :tenant, true),"
+            " set_config('handover.all_tenants', :all_tenants, true)"
+        ),
+        {
+            "tenant": str(tenancy.tenant) if tenancy.tenant else "",
+            "all_tenants": "on" if tenancy.all_tenants else "",
+        },
+    )
+
+
 class Database:
     def __init__(self, settings: ServiceSettings, application_name: str) -> None:
         self.engine: AsyncEngine = create_async_engine(
@@ -88,7 +130,12 @@ class Database:
                 },
             },
         )
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=TenantSession
+        )
+
+    def session(self, tenancy: Tenancy) -> AsyncSession:
+        return self.sessionmaker(info={_TENANCY: tenancy})
 
     async def scalar(self, statement: Executable) -> object:
         async with self.engine.connect() as connection:
@@ -104,9 +151,13 @@ def database(request: Request) -> Database:
     return db
 
 
-async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed after the handler returns, before the response."""
-    async with database(request).sessionmaker() as session, session.begin():
+async def _transaction(
+    request: Request, principal: CurrentPrincipal
+) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work, as the caller's tenancy: committed after the handler
+    returns, before the response."""
+    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
+    async with database(request).session(tenancy) as session, session.begin():
         yield session
 
 

@@ -31,9 +31,12 @@ class ProblemError(Exception):
     title: ClassVar[str] = "Internal Server Error"
     type: ClassVar[str] = "about:blank"
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        self.headers = headers
         self.extensions = extensions
 
     def problem(self, instance: str | None) -> Problem:
@@ -52,6 +55,35 @@ class NotFound(ProblemError):
     title = "Not Found"
 
 
+class Unauthorized(ProblemError):
+    status = HTTPStatus.UNAUTHORIZED
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="handover"'})
+
+
+class Forbidden(ProblemError):
+    status = HTTPStatus.FORBIDDEN
+    title = "Forbidden"
+
+
+class TooManyRequests(ProblemError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    title = "Too Many Requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Rate limit reached; retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ContentTooLarge(ProblemError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    title = "Content Too Large"
+
+
 class Conflict(ProblemError):
     status = HTTPStatus.CONFLICT
     title = "Conflict"
@@ -66,6 +98,17 @@ class UnprocessableContent(ProblemError):
 class ServiceUnavailable(ProblemError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     title = "Service Unavailable"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """Another service or provider this one needs did not answer usefully; the `dependency`
+    member names it."""
+
+    title = "Dependency Unavailable"
+    type = "/problems/dependency-unavailable"
+
+    def __init__(self, detail: str, *, dependency: str, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, dependency=dependency)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -86,7 +129,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 async def _on_problem_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(exc.problem(request.url.path))
+    return problem_response(exc.problem(request.url.path), headers=exc.headers)
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

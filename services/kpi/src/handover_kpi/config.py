@@ -8,3 +8,4 @@ class Settings(ServiceSettings):
 
     db_role: str = "kpi"
     port: int = 8003
+    engagements_url: str = "http://127.0.0.1:8001"

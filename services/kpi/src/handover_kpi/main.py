@@ -1,6 +1,10 @@
+from collections.abc import Mapping
+
+import httpx
 from fastapi import FastAPI
 
 from handover_kit.app import ServiceSpec, create_service_app
+from handover_kit.directory import remote_directory
 from handover_kpi.config import Settings
 from handover_kpi.db import MIGRATIONS
 from handover_kpi.metrics.router import router as metrics_router
@@ -13,11 +17,18 @@ SPEC = ServiceSpec(
     version="0.1.0",
     migrations=MIGRATIONS,
     routers=[metrics_router],
+    directory=remote_directory("engagements"),
     tags=[
         {"name": "metrics", "description": "What can be measured: unit, aggregation, direction."},
     ],
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or Settings())
+def create_app(
+    settings: Settings | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(
+        SPEC, settings, upstreams={"engagements": settings.engagements_url}, transports=transports
+    )

@@ -1,4 +1,4 @@
-from handover_kit.errors import NotFound, ServiceUnavailable, UnprocessableContent
+from handover_kit.errors import NotFound, UnprocessableContent
 
 
 class RequisitionNotFound(NotFound):
@@ -9,10 +9,3 @@ class RequisitionNotFound(NotFound):
 class UnknownEngagement(UnprocessableContent):
     title = "Unknown Engagement"
     type = "/problems/unknown-engagement"
-
-
-class DependencyUnavailable(ServiceUnavailable):
-    """Another service this one needs did not answer usefully; the `dependency` member names it."""
-
-    title = "Dependency Unavailable"
-    type = "/problems/dependency-unavailable"

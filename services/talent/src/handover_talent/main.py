@@ -4,6 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from handover_kit.app import ServiceSpec, create_service_app
+from handover_kit.directory import remote_directory
 from handover_talent.clients import engagements
 from handover_talent.config import Settings
 from handover_talent.db import MIGRATIONS
@@ -17,6 +18,7 @@ SPEC = ServiceSpec(
     version="0.1.0",
     migrations=MIGRATIONS,
     routers=[requisitions_router],
+    directory=remote_directory(engagements.UPSTREAM),
     tags=[
         {"name": "requisitions", "description": "Roles an engagement needs filled, and how many."},
     ],

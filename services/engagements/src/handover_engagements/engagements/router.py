@@ -13,11 +13,16 @@ from handover_engagements.engagements.schemas import (
 )
 from handover_engagements.engagements.service import EngagementService
 from handover_engagements.organizations.repository import OrganizationRepository
+from handover_kit.auth import ServiceCaller, require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
+from handover_shared.auth import Scope
 
 router = APIRouter(prefix="/v1/engagements", tags=["engagements"])
+internal_router = APIRouter(
+    prefix="/internal/v1/engagements", include_in_schema=False, dependencies=[ServiceCaller]
+)
 
 
 def _service(session: Session) -> EngagementService:
@@ -31,8 +36,9 @@ Service = Annotated[EngagementService, Depends(_service)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Start an engagement between a client and a partner",
-    description="A new engagement starts in the `build` phase.",
-    responses=problem_responses(422),
+    description="A new engagement starts in the `build` phase. Platform administrators only.",
+    responses=problem_responses(401, 403, 422),
+    dependencies=[require(Scope.PLATFORM_ADMIN)],
 )
 async def create_engagement(
     data: EngagementCreate, service: Service, response: Response
@@ -42,7 +48,13 @@ async def create_engagement(
     return EngagementRead.model_validate(engagement)
 
 
-@router.get("", summary="List engagements", responses=problem_responses(422))
+@router.get(
+    "",
+    summary="List engagements",
+    description="Only those the caller may see: their organization's, as client or partner.",
+    responses=problem_responses(401, 403, 422),
+    dependencies=[require(Scope.ENGAGEMENTS_READ)],
+)
 async def list_engagements(
     service: Service,
     page: PageParams,
@@ -65,6 +77,16 @@ async def list_engagements(
     )
 
 
-@router.get("/{engagement_id}", summary="Get an engagement", responses=problem_responses(404, 422))
+@router.get(
+    "/{engagement_id}",
+    summary="Get an engagement",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[require(Scope.ENGAGEMENTS_READ)],
+)
 async def get_engagement(engagement_id: UUID, service: Service) -> EngagementRead:
+    return EngagementRead.model_validate(await service.get(engagement_id))
+
+
+@internal_router.get("/{engagement_id}")
+async def get_engagement_for_service(engagement_id: UUID, service: Service) -> EngagementRead:
     return EngagementRead.model_validate(await service.get(engagement_id))

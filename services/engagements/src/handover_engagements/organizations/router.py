@@ -11,9 +11,11 @@ from handover_engagements.organizations.schemas import (
     OrganizationRead,
 )
 from handover_engagements.organizations.service import OrganizationService
+from handover_kit.auth import require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
+from handover_shared.auth import Scope
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
@@ -29,8 +31,10 @@ Service = Annotated[OrganizationService, Depends(_service)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a client or partner organization",
-    description="Names are unique: registering a taken name is a 409 conflict.",
-    responses=problem_responses(409, 422),
+    description="Names are unique: registering a taken name is a 409 conflict. Platform "
+    "administrators only.",
+    responses=problem_responses(401, 403, 409, 422),
+    dependencies=[require(Scope.PLATFORM_ADMIN)],
 )
 async def create_organization(
     data: OrganizationCreate, service: Service, response: Response
@@ -40,7 +44,13 @@ async def create_organization(
     return OrganizationRead.model_validate(organization)
 
 
-@router.get("", summary="List organizations", responses=problem_responses(422))
+@router.get(
+    "",
+    summary="List organizations",
+    description="Only those the caller may see: their own, or all for platform administrators.",
+    responses=problem_responses(401, 403, 422),
+    dependencies=[require(Scope.ENGAGEMENTS_READ)],
+)
 async def list_organizations(
     service: Service,
     page: PageParams,
@@ -53,7 +63,10 @@ async def list_organizations(
 
 
 @router.get(
-    "/{organization_id}", summary="Get an organization", responses=problem_responses(404, 422)
+    "/{organization_id}",
+    summary="Get an organization",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_organization(organization_id: UUID, service: Service) -> OrganizationRead:
     return OrganizationRead.model_validate(await service.get(organization_id))

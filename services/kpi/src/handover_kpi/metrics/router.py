@@ -2,14 +2,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
+from handover_kit.auth import require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_kpi.metrics.repository import MetricRepository
 from handover_kpi.metrics.schemas import KEY_MAX_LENGTH, KEY_PATTERN, MetricPage, MetricRead
 from handover_kpi.metrics.service import MetricService
+from handover_shared.auth import Scope
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], dependencies=[require(Scope.KPI_READ)])
 
 
 def _service(session: Session) -> MetricService:
@@ -23,14 +25,16 @@ Service = Annotated[MetricService, Depends(_service)]
     "",
     summary="List the metric catalog",
     description="Built-in and custom metrics, ordered by key.",
-    responses=problem_responses(422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_metrics(service: Service, page: PageParams) -> MetricPage:
     items, cursor = await service.list(page)
     return MetricPage(items=[MetricRead.model_validate(item) for item in items], next_cursor=cursor)
 
 
-@router.get("/{metric_key}", summary="Get a metric", responses=problem_responses(404, 422))
+@router.get(
+    "/{metric_key}", summary="Get a metric", responses=problem_responses(401, 403, 404, 422)
+)
 async def get_metric(
     metric_key: Annotated[str, Path(max_length=KEY_MAX_LENGTH, pattern=KEY_PATTERN)],
     service: Service,

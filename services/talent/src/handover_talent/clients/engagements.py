@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 
 from handover_kit.app import upstream
+from handover_kit.errors import DependencyUnavailable
 from handover_shared.engagements import ENGAGEMENT_NOT_FOUND, EngagementRead
-from handover_talent.errors import DependencyUnavailable
 
 UPSTREAM = "engagements"
 
@@ -24,7 +24,7 @@ class EngagementsClient:
     async def get_engagement(self, engagement_id: UUID) -> EngagementRead | None:
         """The engagement, or None if the engagements service says there is no such engagement."""
         try:
-            response = await self._http.get(f"/v1/engagements/{engagement_id}")
+            response = await self._http.get(f"/internal/v1/engagements/{engagement_id}")
         except httpx.HTTPError as exc:
             _unavailable(type(exc).__name__)
         if _says_no_such_engagement(response):

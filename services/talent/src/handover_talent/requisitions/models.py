@@ -14,6 +14,9 @@ class Requisition(Table, table=True):
     id: UUID = id_field()
     # No foreign key: engagements live in the engagements service's schema.
     engagement_id: UUID = Field(index=True)
+    # The engagement's parties, copied at creation: row-level security filters on them.
+    client_id: UUID
+    partner_id: UUID
     title: str = Field(max_length=200)
     headcount: int
     status: RequisitionStatus = Field(

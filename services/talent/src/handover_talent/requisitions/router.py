@@ -4,9 +4,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
+from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
 from handover_talent.requisitions.repository import RequisitionRepository
 from handover_talent.requisitions.schemas import (
@@ -33,17 +35,23 @@ Service = Annotated[RequisitionService, Depends(_service)]
     summary="Open a requisition for an engagement's team",
     description="A new requisition starts as a `draft`. The engagement must exist in the "
     "engagements service; if that service cannot be asked, the answer is 503.",
-    responses=problem_responses(422, 503),
+    responses=problem_responses(401, 403, 422, 503),
+    dependencies=[require(Scope.TALENT_WRITE)],
 )
 async def create_requisition(
-    data: RequisitionCreate, service: Service, response: Response
+    data: RequisitionCreate, service: Service, principal: CurrentPrincipal, response: Response
 ) -> RequisitionRead:
-    requisition = await service.create(data)
+    requisition = await service.create(data, principal)
     response.headers["Location"] = f"{router.prefix}/{requisition.id}"
     return RequisitionRead.model_validate(requisition)
 
 
-@router.get("", summary="List requisitions", responses=problem_responses(422))
+@router.get(
+    "",
+    summary="List requisitions",
+    responses=problem_responses(401, 403, 422),
+    dependencies=[require(Scope.TALENT_READ)],
+)
 async def list_requisitions(
     service: Service,
     page: PageParams,
@@ -58,6 +66,11 @@ async def list_requisitions(
     )
 
 
-@router.get("/{requisition_id}", summary="Get a requisition", responses=problem_responses(404, 422))
+@router.get(
+    "/{requisition_id}",
+    summary="Get a requisition",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[require(Scope.TALENT_READ)],
+)
 async def get_requisition(requisition_id: UUID, service: Service) -> RequisitionRead:
     return RequisitionRead.model_validate(await service.get(requisition_id))

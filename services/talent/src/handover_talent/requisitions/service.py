@@ -1,6 +1,8 @@
 from uuid import UUID
 
+from handover_kit.auth import Principal
 from handover_kit.pagination import PageRequest
+from handover_shared.engagements import EngagementRead
 from handover_shared.problems import FieldError
 from handover_talent.clients.engagements import EngagementsClient
 from handover_talent.errors import RequisitionNotFound, UnknownEngagement
@@ -14,10 +16,12 @@ class RequisitionService:
         self.repository = repository
         self.engagements = engagements
 
-    async def create(self, data: RequisitionCreate) -> Requisition:
+    async def create(self, data: RequisitionCreate, principal: Principal) -> Requisition:
         # Asked before the first query: the session takes its connection lazily, so none is
         # held idle in a transaction while the engagements service answers.
-        if await self.engagements.get_engagement(data.engagement_id) is None:
+        engagement = await self.engagements.get_engagement(data.engagement_id)
+        # Another tenant's engagement is answered exactly as a missing one.
+        if engagement is None or not _may_act_on(principal, engagement):
             raise UnknownEngagement(
                 f"There is no engagement {data.engagement_id}.",
                 errors=[
@@ -27,7 +31,12 @@ class RequisitionService:
                 ],
             )
         return await self.repository.add(
-            Requisition(**data.model_dump(), status=RequisitionStatus.DRAFT)
+            Requisition(
+                **data.model_dump(),
+                client_id=engagement.client_id,
+                partner_id=engagement.partner_id,
+                status=RequisitionStatus.DRAFT,
+            )
         )
 
     async def get(self, requisition_id: UUID) -> Requisition:
@@ -44,3 +53,10 @@ class RequisitionService:
         status: RequisitionStatus | None = None,
     ) -> tuple[list[Requisition], str | None]:
         return await self.repository.list(page, engagement_id=engagement_id, status=status)
+
+
+def _may_act_on(principal: Principal, engagement: EngagementRead) -> bool:
+    return principal.all_tenants or principal.tenant in (
+        engagement.client_id,
+        engagement.partner_id,
+    )

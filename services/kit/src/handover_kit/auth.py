@@ -1,0 +1,188 @@
+"""Who is calling, and may they: every request but the probes is authenticated here.
+
+A bearer token is one of three things:
+- an API key (`hov_live_...`): a machine, looked up by digest in the principal directory;
+- a service token (an EdDSA JWT whose issuer is `handover-service:<name>`): another service;
+- anything else is taken for an OIDC JWT: a person, mapped to an organization and a role by
+  their membership in the directory.
+Each principal is then held to a rate limit. Routes state the scopes they need with `require`;
+which rows a principal sees is decided by PostgreSQL's row-level security (see `db.py`).
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem
+from limits import parse as parse_rate_limit
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from handover_kit.credentials import (
+    api_key_digest,
+    looks_like_api_key,
+    service_token_issuer,
+    verify_service_token,
+)
+from handover_kit.directory import PrincipalDirectory
+from handover_kit.errors import Forbidden, TooManyRequests, Unauthorized
+from handover_kit.oidc import OidcVerifier
+from handover_shared.auth import ROLE_SCOPES, Scope
+
+
+class PrincipalKind(StrEnum):
+    PERSON = "person"
+    API_KEY = "api_key"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: str
+    """Stable and free of secrets: what rate limits, logs and audit trails name."""
+    organization_id: UUID | None
+    scopes: frozenset[Scope]
+
+    @property
+    def all_tenants(self) -> bool:
+        return self.kind is PrincipalKind.SERVICE or Scope.PLATFORM_ADMIN in self.scopes
+
+    @property
+    def tenant(self) -> UUID | None:
+        """The one organization whose data this principal sees, unless it sees all."""
+        return None if self.all_tenants else self.organization_id
+
+
+class RateLimiter:
+    """A moving window per principal, in this process's memory."""
+
+    def __init__(self, rate: str) -> None:
+        self._item: RateLimitItem = parse_rate_limit(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def hit(self, key: str) -> None:
+        if await self._limiter.hit(self._item, key):
+            return
+        stats = await self._limiter.get_window_stats(self._item, key)
+        raise TooManyRequests(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+
+
+class Authenticator:
+    def __init__(
+        self,
+        *,
+        service: str,
+        directory: PrincipalDirectory,
+        oidc: OidcVerifier | None,
+        service_keys: Callable[[str], Ed25519PublicKey | None],
+        limiter: RateLimiter,
+    ) -> None:
+        self.service = service
+        self.directory = directory
+        self.oidc = oidc
+        self.service_keys = service_keys
+        self.limiter = limiter
+
+    async def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized("A bearer token is required: an OIDC access token or an API key.")
+        if looks_like_api_key(token):
+            principal = self._api_key(token)
+        elif (caller := service_token_issuer(token)) is not None:
+            return self._service(token, caller)
+        else:
+            principal = await self._person(token)
+        await self.limiter.hit(principal.id)
+        return principal
+
+    def _api_key(self, token: str) -> Principal:
+        key = self.directory.api_key(api_key_digest(token))
+        if key is None:
+            raise Unauthorized("The API key is not valid: unknown, or revoked.")
+        self.directory.record_use(key.id)
+        return Principal(
+            PrincipalKind.API_KEY, f"api_key:{key.id}", key.organization_id, key.scopes
+        )
+
+    def _service(self, token: str, caller: str) -> Principal:
+        try:
+            name = verify_service_token(
+                token, caller, self.service_keys(caller), audience=self.service
+            )
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The service token is not valid.") from None
+        return Principal(PrincipalKind.SERVICE, f"service:{name}", None, frozenset())
+
+    async def _person(self, token: str) -> Principal:
+        if self.oidc is None:
+            raise Unauthorized("The bearer token is not valid here.")
+        try:
+            identity = await self.oidc.verify(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized(
+                "The bearer token is not valid: signature, expiry or audience."
+            ) from None
+        member = self.directory.member(identity.issuer, identity.subject)
+        if member is None:
+            raise Forbidden("You are signed in, but not a member of any organization here.")
+        return Principal(
+            PrincipalKind.PERSON,
+            f"person:{member.id}",
+            member.organization_id,
+            ROLE_SCOPES[member.role],
+        )
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="OIDC JWT, or an API key (hov_live_...)",
+    description="People send their identity provider's access token; machines an API key.",
+)
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    authenticator = request.state.authenticator
+    assert isinstance(authenticator, Authenticator)
+    principal = await authenticator.authenticate(credentials.credentials if credentials else None)
+    request.state.principal = principal.id  # for the access log
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require(*scopes: Scope) -> Any:
+    """A route dependency: the caller must hold every one of `scopes`."""
+
+    async def holds_scopes(principal: CurrentPrincipal) -> Principal:
+        missing = [scope for scope in scopes if scope not in principal.scopes]
+        if missing:
+            raise Forbidden(
+                f"This needs the scope {', '.join(missing)}, which your credentials lack.",
+                missing_scopes=missing,
+            )
+        return principal
+
+    return Depends(holds_scopes)
+
+
+async def _service_caller(principal: CurrentPrincipal) -> Principal:
+    if principal.kind is not PrincipalKind.SERVICE:
+        raise Forbidden("Only Handover's own services may call this endpoint.")
+    return principal
+
+
+ServiceCaller = Depends(_service_caller)

@@ -1,0 +1,226 @@
+"""Prometheus metrics: requests by route template, the database pool, and gauges other modules
+compute at scrape time. Each app has a registry of its own, so apps in one process stay apart."""
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger(__name__)
+
+UNMATCHED: Final = "<unmatched>"
+OTHER_METHOD: Final = "OTHER"
+_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+GaugeReader = Callable[[], float | Awaitable[float]]
+
+__all__ = [
+    "OTHER_METHOD",
+    "UNMATCHED",
+    "GaugeReader",
+    "Metrics",
+    "MetricsMiddleware",
+    "metrics_router",
+]
+
+
+class _ScrapeTimeGauge(Collector):
+    def __init__(self, name: str, documentation: str, read: GaugeReader, limit: float) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.read = read
+        self.limit = limit
+        self.value: float | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(self.name, self.documentation)
+
+    def collect(self) -> Iterable[Metric]:
+        if self.value is not None:
+            yield GaugeMetricFamily(self.name, self.documentation, value=self.value)
+
+    async def refresh(self) -> None:
+        self.value = None
+        try:
+            async with asyncio.timeout(self.limit):
+                value = self.read()
+                if inspect.isawaitable(value):
+                    value = await value
+            self.value = float(value)
+        except Exception:
+            # One broken reading must not cost the whole scrape; a missing series is
+            # what alerting notices, a stale one is not.
+            log.warning("gauge_unreadable", gauge=self.name, exc_info=True)
+
+
+class _Pools(Collector):
+    def __init__(self) -> None:
+        self.engines: dict[str, AsyncEngine] = {}
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families().values()
+
+    def collect(self) -> Iterable[Metric]:
+        families = self._families()
+        for name, engine in sorted(self.engines.items()):
+            pool = engine.pool  # read each time: dispose() replaces it
+            if not isinstance(pool, QueuePool):
+                continue
+            families["checked_out"].add_metric([name], pool.checkedout())
+            families["size"].add_metric([name], pool.size())
+            # SQLAlchemy counts overflow from -size upwards; below zero means none in use.
+            families["overflow"].add_metric([name], max(0, pool.overflow()))
+        return families.values()
+
+    @staticmethod
+    def _families() -> dict[str, GaugeMetricFamily]:
+        return {
+            "checked_out": GaugeMetricFamily(
+                "handover_db_pool_checked_out",
+                "Database connections in use.",
+                labels=["pool"],
+            ),
+            "size": GaugeMetricFamily(
+                "handover_db_pool_size",
+                "Connections the pool keeps open.",
+                labels=["pool"],
+            ),
+            "overflow": GaugeMetricFamily(
+                "handover_db_pool_overflow",
+                "Connections open beyond the pool size.",
+                labels=["pool"],
+            ),
+        }
+
+
+class Metrics:
+    """One app's metrics. Create it when the app is built (the middleware needs it then); put it
+    on `app.state.metrics`; watch pools and add gauges from the lifespan."""
+
+    def __init__(self, *, gauge_timeout: float = 2.0) -> None:
+        self.registry = CollectorRegistry()
+        self.gauge_timeout = gauge_timeout
+        self.requests = Counter(
+            "handover_http_requests",
+            "HTTP requests answered, by route template.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_duration = Histogram(
+            "handover_http_request_duration_seconds",
+            "Time from receiving a request to finishing its response.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._pools = _Pools()
+        self.registry.register(self._pools)
+        self._gauges: dict[str, _ScrapeTimeGauge] = {}
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+
+    def watch_pool(self, engine: AsyncEngine, name: str = "main") -> Callable[[], None]:
+        """Report the engine's pool as `pool=name`, replacing any engine watched under that name.
+        Returns the function that stops watching (for an exit stack)."""
+        self._pools.engines[name] = engine
+
+        def forget() -> None:
+            if self._pools.engines.get(name) is engine:
+                del self._pools.engines[name]
+
+        return forget
+
+    def add_gauge(self, name: str, documentation: str, read: GaugeReader) -> Callable[[], None]:
+        """A gauge whose value `read` (sync or async) computes at each scrape, within
+        `gauge_timeout`; a reading that fails or takes too long leaves the gauge out of that
+        scrape. Adding a name again replaces the reader. Returns the function that removes it."""
+        self._remove_gauge(name)
+        gauge = _ScrapeTimeGauge(name, documentation, read, self.gauge_timeout)
+        self.registry.register(gauge)
+        self._gauges[name] = gauge
+
+        def remove() -> None:
+            if self._gauges.get(name) is gauge:
+                self._remove_gauge(name)
+
+        return remove
+
+    def _remove_gauge(self, name: str) -> None:
+        gauge = self._gauges.pop(name, None)
+        if gauge is not None:
+            self.registry.unregister(gauge)
+
+    async def refresh(self) -> None:
+        """Compute the scrape-time gauges; `exposition` does it before every scrape."""
+        await asyncio.gather(*(gauge.refresh() for gauge in list(self._gauges.values())))
+
+    async def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The registry in the format `accept` asks for, and its media type."""
+        await self.refresh()
+        encode, media_type = choose_encoder(accept)
+        return encode(self.registry), media_type
+
+
+def metrics_router(metrics: Metrics) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/metrics")
+    async def prometheus_metrics(request: Request) -> Response:
+        body, media_type = await metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=media_type)
+
+    return router
+
+
+def _route_template(scope: Scope) -> str:
+    # Set by the router on a match, including a path match with the wrong method (405).
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by method, route template and status. Raw paths would
+    make a series per id; an unknown method or path shares one label value."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else OTHER_METHOD
+            labels = (method, _route_template(scope), str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.request_duration.labels(*labels).observe(time.perf_counter() - started)

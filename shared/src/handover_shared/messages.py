@@ -1,0 +1,38 @@
+"""Facts one service tells another: the envelope every message travels in.
+
+Delivery is at least once, so a receiver applies a message only if its `message_id` is new
+to it. Messages of one aggregate arrive in the order they were stated.
+"""
+
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+PayloadT = TypeVar("PayloadT")
+
+
+class Envelope(BaseModel, Generic[PayloadT]):
+    """One fact about one aggregate, with what a receiver needs to apply it exactly once.
+
+    `version` is the version of the payload's schema for this `message_type`. A receiver that
+    does not know a version answers 422; the sender then holds the message, and the later ones
+    of its aggregate, until it is replayed. Unknown members are ignored, so the envelope can
+    grow without breaking receivers of the previous release."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: UUID = Field(
+        default_factory=uuid4, description="What receivers deduplicate on; stable across retries."
+    )
+    message_type: str = Field(min_length=1, max_length=200, examples=["engagement.phase_changed"])
+    version: int = Field(ge=1, description="The version of the payload's schema.")
+    source: str = Field(
+        min_length=1, max_length=63, description="The service that states the fact."
+    )
+    occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    aggregate_id: UUID = Field(
+        description="The thing the fact is about; messages of one aggregate are delivered in order."
+    )
+    payload: PayloadT
