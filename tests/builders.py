@@ -5,6 +5,8 @@ from uuid import uuid4
 
 import httpx
 
+from tests.identity import ISSUER
+
 
 def organization(**overrides: Any) -> dict[str, Any]:
     return {"name": "Northwind Health", "kind": "client", **overrides}
@@ -27,5 +29,27 @@ async def create_engagement(client: httpx.AsyncClient, **overrides: Any) -> dict
         **overrides,
     }
     response = await client.post("/v1/engagements", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def create_api_key(
+    client: httpx.AsyncClient, scopes: list[str], organization_id: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": "Test integration", "scopes": scopes}
+    if organization_id is not None:
+        body["organization_id"] = organization_id
+    response = await client.post("/v1/api-keys", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def grant(
+    client: httpx.AsyncClient, organization_id: str, subject: str, role: str = "member"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/v1/organizations/{organization_id}/memberships",
+        json={"issuer": ISSUER, "subject": subject, "role": role},
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())

@@ -3,9 +3,10 @@
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -13,8 +14,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import URL
 
+from handover_engagements.access.bootstrap import create_platform_key
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
+from handover_kit.app import IDENTITY_PROVIDER
 from handover_kit.db import dsn
 from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.main import create_app as create_kpi
@@ -23,6 +26,7 @@ from handover_talent.main import create_app as create_talent
 from handover_tools.postgres import Server, drop_database, ensure_database
 from handover_tools.postgres import from_environment_or_embedded as start_server
 from handover_tools.stack import Ports, Stack, migrate_all
+from tests.identity import SERVICE_SETTINGS, IdentityProvider
 
 TEMPLATE_DATABASE = "handover_test_template"
 
@@ -65,38 +69,81 @@ def as_service(url: URL) -> str:
 
 @dataclass
 class Services:
+    """The three services in-process. `engagements`, `talent` and `kpi` act as a platform
+    administrator; `acting_as` gives clients that present another credential."""
+
+    apps: dict[str, Any]
+    admin_key: str
+    engagements: httpx.AsyncClient
+    talent: httpx.AsyncClient
+    kpi: httpx.AsyncClient
+    _stack: AsyncExitStack
+
+    async def acting_as(self, token: str | None) -> "Clients":
+        clients = [
+            await self._stack.enter_async_context(_client(self.apps[name], name, token))
+            for name in ("engagements", "talent", "kpi")
+        ]
+        return Clients(*clients)
+
+
+@dataclass
+class Clients:
     engagements: httpx.AsyncClient
     talent: httpx.AsyncClient
     kpi: httpx.AsyncClient
 
 
-def _client(app: object, name: str) -> httpx.AsyncClient:
+def _client(app: object, name: str, token: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
         base_url=f"http://{name}",
+        headers={"Authorization": f"Bearer {token}"} if token else None,
     )
 
 
+@pytest.fixture(scope="session")
+def identity_provider() -> IdentityProvider:
+    return IdentityProvider()
+
+
 @pytest.fixture
-async def services(database_url: URL) -> AsyncIterator[Services]:
-    """The three services in-process, on this test's database; talent reaches engagements over
-    an in-process HTTP transport instead of the network."""
+async def services(
+    database_url: URL, identity_provider: IdentityProvider
+) -> AsyncIterator[Services]:
+    """The three services in-process, on this test's database. Talent and kpi reach
+    engagements, and all three the identity provider, over in-process transports."""
     url = as_service(database_url)
-    async with LifespanManager(
-        create_engagements(EngagementsSettings.with_database(url))
-    ) as engagements:
-        talent_app = create_talent(
-            TalentSettings.with_database(url),
-            transports={"engagements": httpx.ASGITransport(app=engagements.app)},
+    engagements_settings = EngagementsSettings.with_database(url, **SERVICE_SETTINGS)
+    admin_key = await create_platform_key(engagements_settings, "tests")
+    idp = {IDENTITY_PROVIDER: identity_provider.transport()}
+    async with AsyncExitStack() as stack:
+        engagements = await stack.enter_async_context(
+            LifespanManager(create_engagements(engagements_settings, transports=idp))
         )
-        async with (
-            LifespanManager(talent_app) as talent,
-            LifespanManager(create_kpi(KpiSettings.with_database(url))) as kpi,
-            _client(engagements.app, "engagements") as engagements_client,
-            _client(talent.app, "talent") as talent_client,
-            _client(kpi.app, "kpi") as kpi_client,
-        ):
-            yield Services(engagements_client, talent_client, kpi_client)
+        upstreams = {"engagements": httpx.ASGITransport(app=engagements.app), **idp}
+        talent = await stack.enter_async_context(
+            LifespanManager(
+                create_talent(
+                    TalentSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
+                )
+            )
+        )
+        kpi = await stack.enter_async_context(
+            LifespanManager(
+                create_kpi(KpiSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams)
+            )
+        )
+        apps = {"engagements": engagements.app, "talent": talent.app, "kpi": kpi.app}
+        yield Services(
+            apps,
+            admin_key,
+            *[
+                await stack.enter_async_context(_client(apps[name], name, admin_key))
+                for name in ("engagements", "talent", "kpi")
+            ],
+            _stack=stack,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import URL
 
-from handover_engagements.config import Settings as EngagementsSettings
-from handover_engagements.main import create_app as create_engagements
 from handover_talent.config import Settings as TalentSettings
 from handover_talent.main import create_app as create_talent
 from tests import builders
 from tests.conftest import Services, as_service
+from tests.identity import SERVICE_SETTINGS
 
 
 async def test_request_id_is_returned_as_given(services: Services) -> None:
@@ -39,29 +38,28 @@ class Recording(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_request_id_is_passed_on_to_the_services_it_calls(database_url: URL) -> None:
-    url = as_service(database_url)
-    async with LifespanManager(
-        create_engagements(EngagementsSettings.with_database(url))
-    ) as engagements:
-        recording = Recording(httpx.ASGITransport(app=engagements.app))
-        talent_app = create_talent(
-            TalentSettings.with_database(url), transports={"engagements": recording}
+async def test_request_id_is_passed_on_to_the_services_it_calls(
+    services: Services, database_url: URL
+) -> None:
+    recording = Recording(httpx.ASGITransport(app=services.apps["engagements"]))
+    talent_app = create_talent(
+        TalentSettings.with_database(as_service(database_url), **SERVICE_SETTINGS),
+        transports={"engagements": recording},
+    )
+    engagement = await builders.create_engagement(services.engagements)
+    async with (
+        LifespanManager(talent_app) as talent,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=talent.app),
+            base_url="http://t",
+            headers={"Authorization": f"Bearer {services.admin_key}"},
+        ) as talent_client,
+    ):
+        response = await talent_client.post(
+            "/v1/requisitions",
+            json={"engagement_id": engagement["id"], "title": "Analyst", "headcount": 3},
+            headers={"X-Request-ID": "hire-7"},
         )
-        async with (
-            LifespanManager(talent_app) as talent,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=engagements.app), base_url="http://e"
-            ) as engagements_client,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=talent.app), base_url="http://t"
-            ) as talent_client,
-        ):
-            engagement = await builders.create_engagement(engagements_client)
-            response = await talent_client.post(
-                "/v1/requisitions",
-                json={"engagement_id": engagement["id"], "title": "Analyst", "headcount": 3},
-                headers={"X-Request-ID": "hire-7"},
-            )
     assert response.status_code == 201, response.text
-    assert [r.headers["x-request-id"] for r in recording.requests] == ["hire-7"]
+    lookups = [r for r in recording.requests if "/engagements/" in r.url.path]
+    assert [r.headers["x-request-id"] for r in lookups] == ["hire-7"]

@@ -7,6 +7,7 @@ from handover_talent.config import Settings
 from handover_talent.main import create_app
 from tests import builders
 from tests.conftest import Services, as_service
+from tests.identity import SERVICE_SETTINGS
 
 MISSING = "0196f5b4-7d3c-7000-8000-000000000000"
 
@@ -47,14 +48,28 @@ def _refuse(request: httpx.Request) -> httpx.Response:
     ],
     ids=["refused", "server-error", "foreign-404", "unreadable"],
 )
-async def test_engagements_unavailable_is_a_503_naming_it(database_url: URL, upstream) -> None:
+async def test_engagements_unavailable_is_a_503_naming_it(
+    services: Services, database_url: URL, upstream
+) -> None:
+    # The principal directory still comes from engagements; only the engagement lookup fails.
+    directory = httpx.ASGITransport(app=services.apps["engagements"])
+
+    async def engagements(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/internal/v1/engagements/"):
+            return upstream(request)
+        return await directory.handle_async_request(request)
+
     app = create_app(
-        Settings.with_database(as_service(database_url)),
-        transports={"engagements": httpx.MockTransport(upstream)},
+        Settings.with_database(as_service(database_url), **SERVICE_SETTINGS),
+        transports={"engagements": httpx.MockTransport(engagements)},
     )
     async with (
         LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as t,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://t",
+            headers={"Authorization": f"Bearer {services.admin_key}"},
+        ) as t,
     ):
         response = await t.post(
             "/v1/requisitions", json={"engagement_id": MISSING, "title": "Analyst", "headcount": 1}

@@ -1,9 +1,10 @@
-"""Calls to another service: bounded, retried only when safe, cut off while the other side is down."""
+"""Calls to other services: bounded, retried only when safe, cut off while the other is down."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from contextlib import AsyncExitStack, suppress
+from typing import Any
 
 import httpx
 import pytest
@@ -11,17 +12,16 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from handover_kit.errors import install_problem_handlers
+from handover_kit.errors import DependencyUnavailable, install_problem_handlers
 from handover_kit.request_id import REQUEST_ID_HEADER, add_request_id_middleware
 from handover_kit.upstreams import (
     BreakerState,
-    DependencyUnavailable,
     Upstream,
     UpstreamMetrics,
     UpstreamPolicy,
 )
 
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx.Request], Coroutine[Any, Any, httpx.Response]]
 
 # Real backoff, only small enough not to slow the suite down.
 QUICK = UpstreamPolicy(
@@ -64,6 +64,10 @@ class Script:
 Factory = Callable[..., Upstream]
 
 
+def state(upstream: Upstream) -> BreakerState:
+    return upstream.breaker.state
+
+
 @pytest.fixture
 async def upstreams() -> AsyncIterator[Factory]:
     async with AsyncExitStack() as stack:
@@ -101,9 +105,7 @@ async def test_a_get_is_retried_on_transport_errors(upstreams: Factory) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
-async def test_retries_of_an_idempotent_method_are_bounded(
-    upstreams: Factory, method: str
-) -> None:
+async def test_retries_of_an_idempotent_method_are_bounded(upstreams: Factory, method: str) -> None:
     script = Script(503)
     with pytest.raises(DependencyUnavailable):
         await upstreams(script).request(method, "/v1/engagements/1")
@@ -137,7 +139,7 @@ async def test_a_4xx_answer_reaches_the_caller_unchanged(upstreams: Factory, sta
         assert response.status_code == status
         assert response.json() == {"status": status}
     assert len(script.requests) == QUICK.failure_threshold + 1
-    assert upstream.breaker.state is BreakerState.CLOSED
+    assert state(upstream) is BreakerState.CLOSED
 
 
 async def test_a_hanging_upstream_is_a_503_within_the_deadline(upstreams: Factory) -> None:
@@ -151,8 +153,8 @@ async def test_a_hanging_upstream_is_a_503_within_the_deadline(upstreams: Factor
     with pytest.raises(DependencyUnavailable) as raised:
         await upstream.get("/v1/engagements/1")
     assert time.perf_counter() - started < deadline + 0.5
-    assert raised.value.dependency == "engagements"
-    assert upstream.breaker.state is BreakerState.OPEN
+    assert raised.value.extensions == {"dependency": "engagements"}
+    assert state(upstream) is BreakerState.OPEN
 
 
 async def test_backoff_never_outlasts_the_deadline(upstreams: Factory) -> None:
@@ -174,7 +176,7 @@ async def test_the_breaker_opens_after_consecutive_failures_then_fails_fast(
     upstream = upstreams(script, clock=Clock())
     with pytest.raises(DependencyUnavailable):
         await upstream.get("/v1/engagements/1")  # three attempts: the threshold
-    assert upstream.breaker.state is BreakerState.OPEN
+    assert state(upstream) is BreakerState.OPEN
     called = len(script.requests)
 
     with pytest.raises(DependencyUnavailable) as raised:
@@ -189,18 +191,16 @@ async def test_successes_in_between_keep_the_breaker_closed(upstreams: Factory) 
     script = Script(500, 500, 200, 500, 500, 200)
     upstream = upstreams(script)
     for _ in range(6):
-        try:
+        with suppress(DependencyUnavailable):
             await upstream.post("/v1/engagements", json={})
-        except DependencyUnavailable:
-            pass
-    assert upstream.breaker.state is BreakerState.CLOSED
+    assert state(upstream) is BreakerState.CLOSED
 
 
 async def _trip(upstream: Upstream) -> None:
     for _ in range(QUICK.failure_threshold):
         with pytest.raises(DependencyUnavailable):
             await upstream.post("/v1/engagements", json={})
-    assert upstream.breaker.state is BreakerState.OPEN
+    assert state(upstream) is BreakerState.OPEN
 
 
 async def test_after_the_cool_down_one_successful_trial_closes_the_breaker(
@@ -212,12 +212,12 @@ async def test_after_the_cool_down_one_successful_trial_closes_the_breaker(
     await _trip(upstream)
 
     clock.advance(QUICK.cool_down - 1)
-    assert upstream.breaker.state is BreakerState.OPEN
+    assert state(upstream) is BreakerState.OPEN
     clock.advance(1)
-    assert upstream.breaker.state is BreakerState.HALF_OPEN
+    assert state(upstream) is BreakerState.HALF_OPEN
 
     assert (await upstream.get("/v1/engagements/1")).status_code == 200
-    assert upstream.breaker.state is BreakerState.CLOSED
+    assert state(upstream) is BreakerState.CLOSED
 
 
 async def test_after_the_cool_down_a_failed_trial_opens_the_breaker_again(
@@ -233,7 +233,7 @@ async def test_after_the_cool_down_a_failed_trial_opens_the_breaker_again(
     with pytest.raises(DependencyUnavailable):
         await upstream.get("/v1/engagements/1")
     assert len(script.requests) == called + 1  # the trial only: no retries through the breaker
-    assert upstream.breaker.state is BreakerState.OPEN
+    assert state(upstream) is BreakerState.OPEN
 
     with pytest.raises(DependencyUnavailable):
         await upstream.get("/v1/engagements/1")
@@ -242,7 +242,7 @@ async def test_after_the_cool_down_a_failed_trial_opens_the_breaker_again(
 
 async def test_half_open_lets_one_trial_through_at_a_time(upstreams: Factory) -> None:
     clock = Clock()
-    release = asyncio.Event()
+    trial_started, release = asyncio.Event(), asyncio.Event()
     calls = 0
 
     async def slow_then_fine(request: httpx.Request) -> httpx.Response:
@@ -250,6 +250,7 @@ async def test_half_open_lets_one_trial_through_at_a_time(upstreams: Factory) ->
         calls += 1
         if calls <= QUICK.failure_threshold:
             return httpx.Response(503)
+        trial_started.set()
         await release.wait()
         return httpx.Response(200)
 
@@ -258,14 +259,12 @@ async def test_half_open_lets_one_trial_through_at_a_time(upstreams: Factory) ->
     clock.advance(QUICK.cool_down)
 
     trial = asyncio.create_task(upstream.get("/v1/engagements/1"))
-    await asyncio.sleep(0)
-    while calls <= QUICK.failure_threshold:
-        await asyncio.sleep(0.001)
+    await trial_started.wait()
     with pytest.raises(DependencyUnavailable):
         await upstream.get("/v1/engagements/2")
     release.set()
     assert (await trial).status_code == 200
-    assert upstream.breaker.state is BreakerState.CLOSED
+    assert state(upstream) is BreakerState.CLOSED
 
 
 async def test_a_caller_giving_up_does_not_count_against_the_upstream(
@@ -281,7 +280,7 @@ async def test_a_caller_giving_up_does_not_count_against_the_upstream(
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
-    assert upstream.breaker.state is BreakerState.CLOSED
+    assert state(upstream) is BreakerState.CLOSED
 
 
 class Engagement(BaseModel):
@@ -352,6 +351,7 @@ async def test_the_problem_names_the_dependency(
         response = await client.get("/v1/requisitions/1")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"]
     body = response.json()
     assert body["type"] == "/problems/dependency-unavailable"
     assert body["dependency"] == "engagements"

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+
+import httpx
 from fastapi import FastAPI
 
 from handover_engagements.access import internal as access_internal
@@ -31,5 +34,8 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or Settings())
+def create_app(
+    settings: Settings | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    return create_service_app(SPEC, settings or Settings(), transports=transports)

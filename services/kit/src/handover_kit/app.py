@@ -82,6 +82,7 @@ def create_service_app(
                 spec.directory(db, clients),
                 refresh_seconds=settings.directory_refresh_seconds,
                 max_staleness_seconds=settings.directory_max_staleness_seconds,
+                miss_refresh_seconds=settings.directory_miss_refresh_seconds,
             )
             await directory.try_refresh(within=2.0)  # serve from the first request if we can
             await stack.enter_async_context(_background(directory.run(), "directory-refresh"))

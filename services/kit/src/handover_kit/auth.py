@@ -96,7 +96,7 @@ class Authenticator:
         if not token:
             raise Unauthorized("A bearer token is required: an OIDC access token or an API key.")
         if looks_like_api_key(token):
-            principal = self._api_key(token)
+            principal = await self._api_key(token)
         elif (caller := service_token_issuer(token)) is not None:
             return self._service(token, caller)
         else:
@@ -104,8 +104,8 @@ class Authenticator:
         await self.limiter.hit(principal.id)
         return principal
 
-    def _api_key(self, token: str) -> Principal:
-        key = self.directory.api_key(api_key_digest(token))
+    async def _api_key(self, token: str) -> Principal:
+        key = await self.directory.api_key(api_key_digest(token))
         if key is None:
             raise Unauthorized("The API key is not valid: unknown, or revoked.")
         self.directory.record_use(key.id)
@@ -131,7 +131,7 @@ class Authenticator:
             raise Unauthorized(
                 "The bearer token is not valid: signature, expiry or audience."
             ) from None
-        member = self.directory.member(identity.issuer, identity.subject)
+        member = await self.directory.member(identity.issuer, identity.subject)
         if member is None:
             raise Forbidden("You are signed in, but not a member of any organization here.")
         return Principal(

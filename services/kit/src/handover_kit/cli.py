@@ -3,7 +3,8 @@
 import argparse
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -36,15 +37,28 @@ def await_migrations(settings: ServiceSettings, migrations: Migrations, timeout:
         time.sleep(1.0)
 
 
+@dataclass(frozen=True)
+class Command:
+    """A service's own command, beside the ones every service has."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[ServiceSettings, argparse.Namespace], int]
+
+
 def run(
     name: str,
     settings_factory: Callable[[], ServiceSettings],
     migrations: Migrations,
     app_factory: str,
     argv: Sequence[str] | None = None,
+    extra: Mapping[str, Command] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"handover-{name}")
     commands = parser.add_subparsers(dest="command", required=True)
+    extra = extra or {}
+    for command_name, command in extra.items():
+        command.configure(commands.add_parser(command_name, help=command.help))
     commands.add_parser("serve", help="serve the API")
     commands.add_parser("migrate", help="provision the role and schema, then migrate to head")
     waiting = commands.add_parser("await-migrations", help="wait until migrations are at head")
@@ -58,6 +72,8 @@ def run(
         return 0
     if args.command == "await-migrations":
         return 0 if await_migrations(settings, migrations, args.timeout) else 1
+    if args.command in extra:
+        return extra[args.command].run(settings, args)
     uvicorn.run(
         app_factory,
         factory=True,

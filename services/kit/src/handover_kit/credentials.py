@@ -9,6 +9,7 @@ another, and nothing is trusted for having come through the gateway.
 """
 
 import base64
+import binascii
 import hashlib
 import secrets
 import time
@@ -44,21 +45,24 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error:
+        raise ValueError("an Ed25519 key is 32 bytes, base64url-encoded") from None
 
 
 def private_key_from_seed(seed: str) -> Ed25519PrivateKey:
     """A key from its 32-byte seed, base64url-encoded (what settings hold)."""
     raw = _unb64(seed)
     if len(raw) != 32:
-        raise ValueError("an Ed25519 seed is 32 bytes, base64url-encoded")
+        raise ValueError("an Ed25519 key is 32 bytes, base64url-encoded")
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def public_key_from_text(text: str) -> Ed25519PublicKey:
     raw = _unb64(text)
     if len(raw) != 32:
-        raise ValueError("an Ed25519 public key is 32 bytes, base64url-encoded")
+        raise ValueError("an Ed25519 key is 32 bytes, base64url-encoded")
     return Ed25519PublicKey.from_public_bytes(raw)
 
 

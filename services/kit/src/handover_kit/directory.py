@@ -71,24 +71,34 @@ class PrincipalDirectory:
         *,
         refresh_seconds: float,
         max_staleness_seconds: float,
+        miss_refresh_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.refresh_seconds = refresh_seconds
         self.max_staleness_seconds = max_staleness_seconds
+        self.miss_refresh_seconds = miss_refresh_seconds
+        self._last_miss_refresh = float("-inf")
+        self._lock = asyncio.Lock()
         self._clock = clock
         self._members: dict[tuple[str, str], DirectoryMember] = {}
         self._keys: dict[str, DirectoryApiKey] = {}
         self._loaded_at: float | None = None
         self._usage: dict[UUID, datetime] = {}
 
-    def member(self, issuer: str, subject: str) -> DirectoryMember | None:
+    async def member(self, issuer: str, subject: str) -> DirectoryMember | None:
+        member = self._members.get((issuer, subject))
+        if member is None and await self._refreshed_on_miss():
+            member = self._members.get((issuer, subject))
         self._require_fresh()
-        return self._members.get((issuer, subject))
+        return member
 
-    def api_key(self, digest: str) -> DirectoryApiKey | None:
+    async def api_key(self, digest: str) -> DirectoryApiKey | None:
+        key = self._keys.get(digest)
+        if key is None and await self._refreshed_on_miss():
+            key = self._keys.get(digest)
         self._require_fresh()
-        return self._keys.get(digest)
+        return key
 
     def record_use(self, key_id: UUID) -> None:
         self._usage[key_id] = datetime.now(UTC)
@@ -122,6 +132,19 @@ class PrincipalDirectory:
             loaded = self._loaded_at is not None
             await asyncio.sleep(self.refresh_seconds if loaded else min(self.refresh_seconds, 0.5))
             await self.try_refresh()
+
+    async def _refreshed_on_miss(self) -> bool:
+        """A credential made seconds ago works at once: an unknown one refreshes the directory,
+        at most once per `miss_refresh_seconds`, so made-up keys cannot flood the source."""
+        now = self._clock()
+        if now - self._last_miss_refresh < self.miss_refresh_seconds:
+            return False
+        self._last_miss_refresh = now
+        async with self._lock:
+            if self._loaded_at is not None and self._loaded_at >= now:
+                return True  # another request refreshed while this one waited
+            await self.try_refresh(within=2.0)
+        return True
 
     def _require_fresh(self) -> None:
         if self._loaded_at is None or self._clock() - self._loaded_at > self.max_staleness_seconds:

@@ -4,7 +4,7 @@ compute at scrape time. Each app has a registry of its own, so apps in one proce
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Final
 
 import structlog
@@ -31,44 +31,39 @@ OTHER_METHOD: Final = "OTHER"
 _METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 GaugeReader = Callable[[], float | Awaitable[float]]
-
-__all__ = [
-    "OTHER_METHOD",
-    "UNMATCHED",
-    "GaugeReader",
-    "Metrics",
-    "MetricsMiddleware",
-    "metrics_router",
-]
+Reader = Callable[[], Mapping[str, float] | Awaitable[Mapping[str, float]]]
 
 
-class _ScrapeTimeGauge(Collector):
-    def __init__(self, name: str, documentation: str, read: GaugeReader, limit: float) -> None:
-        self.name = name
-        self.documentation = documentation
+class _ScrapeTimeGauges(Collector):
+    def __init__(self, documentation: Mapping[str, str], read: Reader, limit: float) -> None:
+        self.documentation = dict(documentation)
         self.read = read
         self.limit = limit
-        self.value: float | None = None
+        self.values: Mapping[str, float] = {}
 
     def describe(self) -> Iterable[Metric]:
-        yield GaugeMetricFamily(self.name, self.documentation)
+        return [GaugeMetricFamily(name, doc) for name, doc in self.documentation.items()]
 
     def collect(self) -> Iterable[Metric]:
-        if self.value is not None:
-            yield GaugeMetricFamily(self.name, self.documentation, value=self.value)
+        return [
+            GaugeMetricFamily(name, doc, value=self.values[name])
+            for name, doc in self.documentation.items()
+            if name in self.values
+        ]
 
     async def refresh(self) -> None:
-        self.value = None
         try:
             async with asyncio.timeout(self.limit):
-                value = self.read()
-                if inspect.isawaitable(value):
-                    value = await value
-            self.value = float(value)
+                reading = self.read()
+                if inspect.isawaitable(reading):
+                    reading = await reading
+            values = {name: float(reading[name]) for name in self.documentation}
         except Exception:
             # One broken reading must not cost the whole scrape; a missing series is
             # what alerting notices, a stale one is not.
-            log.warning("gauge_unreadable", gauge=self.name, exc_info=True)
+            log.warning("gauges_unreadable", gauges=sorted(self.documentation), exc_info=True)
+            values = {}
+        self.values = values
 
 
 class _Pools(Collector):
@@ -132,7 +127,7 @@ class Metrics:
         )
         self._pools = _Pools()
         self.registry.register(self._pools)
-        self._gauges: dict[str, _ScrapeTimeGauge] = {}
+        self._gauges: dict[frozenset[str], _ScrapeTimeGauges] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -149,24 +144,37 @@ class Metrics:
         return forget
 
     def add_gauge(self, name: str, documentation: str, read: GaugeReader) -> Callable[[], None]:
-        """A gauge whose value `read` (sync or async) computes at each scrape, within
-        `gauge_timeout`; a reading that fails or takes too long leaves the gauge out of that
-        scrape. Adding a name again replaces the reader. Returns the function that removes it."""
-        self._remove_gauge(name)
-        gauge = _ScrapeTimeGauge(name, documentation, read, self.gauge_timeout)
-        self.registry.register(gauge)
-        self._gauges[name] = gauge
+        """A gauge whose value `read` (sync or async) computes at each scrape; see `add_gauges`."""
+
+        async def reading() -> Mapping[str, float]:
+            value = read()
+            if inspect.isawaitable(value):
+                value = await value
+            return {name: value}
+
+        return self.add_gauges({name: documentation}, reading)
+
+    def add_gauges(self, documentation: Mapping[str, str], read: Reader) -> Callable[[], None]:
+        """Gauges named by `documentation`'s keys, whose values `read` (sync or async) computes
+        at each scrape, within `gauge_timeout`, as a mapping by name: one query can feed several.
+        A reading that fails or takes too long leaves them out of that scrape. Adding the same
+        names again replaces the reader. Returns the function that removes them."""
+        key = frozenset(documentation)
+        self._remove_gauges(key)
+        gauges = _ScrapeTimeGauges(documentation, read, self.gauge_timeout)
+        self.registry.register(gauges)
+        self._gauges[key] = gauges
 
         def remove() -> None:
-            if self._gauges.get(name) is gauge:
-                self._remove_gauge(name)
+            if self._gauges.get(key) is gauges:
+                self._remove_gauges(key)
 
         return remove
 
-    def _remove_gauge(self, name: str) -> None:
-        gauge = self._gauges.pop(name, None)
-        if gauge is not None:
-            self.registry.unregister(gauge)
+    def _remove_gauges(self, key: frozenset[str]) -> None:
+        gauges = self._gauges.pop(key, None)
+        if gauges is not None:
+            self.registry.unregister(gauges)
 
     async def refresh(self) -> None:
         """Compute the scrape-time gauges; `exposition` does it before every scrape."""

@@ -24,7 +24,8 @@ class Environment(StrEnum):
 class ServiceSettings(BaseSettings):
     """From the environment: `DATABASE_URL` and `HANDOVER_ENV` as they are, the rest prefixed."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # Errors never echo the input: it may be a secret.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT, validation_alias=AliasChoices("HANDOVER_ENV")
@@ -73,6 +74,7 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     directory_refresh_seconds: float = Field(default=5.0, gt=0)
     directory_max_staleness_seconds: float = Field(default=60.0, gt=0)
+    directory_miss_refresh_seconds: float = Field(default=1.0, ge=0)
 
     host: str = "127.0.0.1"
     port: int
@@ -126,10 +128,11 @@ class ServiceSettings(BaseSettings):
         return self
 
     @classmethod
-    def with_database(cls, url: str) -> Self:
-        """Settings from the environment, but for the database at `url`."""
+    def with_database(cls, url: str, **values: Any) -> Self:
+        """Settings from the environment, but for the database at `url` and with `values`
+        (by field name, or by alias for the shared, unprefixed ones)."""
         factory: Any = cls  # the URL is passed by its alias, which the typed signature hides
-        settings: Self = factory(DATABASE_URL=url)
+        settings: Self = factory(DATABASE_URL=url, **values)
         return settings
 
     def signing_key(self, service: str) -> Ed25519PrivateKey:

@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import TypeAdapter, ValidationError
 
-from handover_kit.errors import ServiceUnavailable
+from handover_kit.errors import DependencyUnavailable
 from handover_kit.request_id import pass_request_id_on
 
 T = TypeVar("T")
@@ -31,27 +31,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset(
     {HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.GATEWAY_TIMEOUT}
 )
-
-
-class DependencyUnavailable(ServiceUnavailable):
-    """Another service this one needs did not answer usefully; the `dependency` member names it.
-
-    `headers` holds `Retry-After` when the breaker knows how long the dependency stays cut off."""
-
-    title = "Dependency Unavailable"
-    type = "/problems/dependency-unavailable"
-
-    def __init__(
-        self, detail: str | None = None, *, dependency: str, retry_after: int | None = None
-    ) -> None:
-        super().__init__(
-            detail or f"The {dependency} service is unavailable; try again later.",
-            dependency=dependency,
-        )
-        self.dependency = dependency
-        self.headers: dict[str, str] = (
-            {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        )
 
 
 @dataclass(frozen=True)
@@ -258,6 +237,12 @@ class Upstream:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The bare client: same base URL, timeouts, credentials and request id, but no retries,
+        breaker or deadline. For callers with retries of their own, such as the outbox relay."""
+        return self._client
+
     async def request(
         self,
         method: str,
@@ -284,20 +269,47 @@ class Upstream:
         self._metrics.calls.labels(self.name, method, outcome).inc()
         return response
 
-    async def get(self, url: str, *, params: Mapping[str, Any] | None = None) -> httpx.Response:
-        return await self.request("GET", url, params=params)
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return await self.request("GET", url, params=params, headers=headers)
 
-    async def post(self, url: str, *, json: Any = None) -> httpx.Response:
-        return await self.request("POST", url, json=json)
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return await self.request("POST", url, json=json, content=content, headers=headers)
 
-    async def put(self, url: str, *, json: Any = None) -> httpx.Response:
-        return await self.request("PUT", url, json=json)
+    async def put(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return await self.request("PUT", url, json=json, content=content, headers=headers)
 
-    async def patch(self, url: str, *, json: Any = None) -> httpx.Response:
-        return await self.request("PATCH", url, json=json)
+    async def patch(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        return await self.request("PATCH", url, json=json, content=content, headers=headers)
 
-    async def delete(self, url: str) -> httpx.Response:
-        return await self.request("DELETE", url)
+    async def delete(self, url: str, *, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        return await self.request("DELETE", url, headers=headers)
 
     def parse(self, response: httpx.Response, type_: type[T]) -> T:
         """The body as `type_`; an answer that does not fit makes the dependency unavailable."""
@@ -308,14 +320,16 @@ class Upstream:
                 f"unreadable {response.status_code} answer to {response.request.method}"
             ) from None
 
-    def unavailable(self, reason: str) -> DependencyUnavailable:
-        """The problem to raise when this upstream gave no usable answer; `reason` is only logged,
-        since callers of this service have no use for another service's internals."""
+    def unavailable(self, reason: str, detail: str | None = None) -> DependencyUnavailable:
+        """The problem to raise when this upstream gave no usable answer. `reason` is only
+        logged: this service's callers have no use for another service's internals."""
         log.warning("upstream_unavailable", upstream=self.name, reason=reason)
+        detail = detail or f"The {self.name} service is unavailable; try again later."
         wait = self.breaker.seconds_until_trial()
+        if wait is None:
+            return DependencyUnavailable(detail, dependency=self.name)
         return DependencyUnavailable(
-            dependency=self.name,
-            retry_after=None if wait is None else max(1, math.ceil(wait)),
+            detail, dependency=self.name, retry_after=max(1, math.ceil(wait))
         )
 
     async def _call(self, method: str, url: str, arguments: dict[str, Any]) -> httpx.Response:
