@@ -1,6 +1,7 @@
 """One real PostgreSQL per test session; per test, a database cloned from a migrated template."""
 
 import asyncio
+import functools
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -73,6 +74,7 @@ class Services:
     administrator; `acting_as` gives clients that present another credential."""
 
     apps: dict[str, Any]
+    """Each service's ASGI app, with its lifespan state."""
     admin_key: str
     engagements: httpx.AsyncClient
     talent: httpx.AsyncClient
@@ -102,6 +104,15 @@ def _client(app: object, name: str, token: str | None = None) -> httpx.AsyncClie
     )
 
 
+@functools.cache
+def openapi_document(service: str) -> dict[str, Any]:
+    """A service's OpenAPI document; the same for every test, so built once."""
+    factory = {"engagements": create_engagements, "talent": create_talent, "kpi": create_kpi}
+    settings = {"engagements": EngagementsSettings, "talent": TalentSettings, "kpi": KpiSettings}
+    app = factory[service](settings[service].with_database("postgresql://unused/unused"))
+    return app.openapi()
+
+
 @pytest.fixture(scope="session")
 def identity_provider() -> IdentityProvider:
     return IdentityProvider()
@@ -118,22 +129,17 @@ async def services(
     admin_key = await create_platform_key(engagements_settings, "tests")
     idp = {IDENTITY_PROVIDER: identity_provider.transport()}
     async with AsyncExitStack() as stack:
-        engagements = await stack.enter_async_context(
-            LifespanManager(create_engagements(engagements_settings, transports=idp))
-        )
+        engagements_app = create_engagements(engagements_settings, transports=idp)
+        engagements = await stack.enter_async_context(LifespanManager(engagements_app))
         upstreams = {"engagements": httpx.ASGITransport(app=engagements.app), **idp}
-        talent = await stack.enter_async_context(
-            LifespanManager(
-                create_talent(
-                    TalentSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
-                )
-            )
+        talent_app = create_talent(
+            TalentSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
         )
-        kpi = await stack.enter_async_context(
-            LifespanManager(
-                create_kpi(KpiSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams)
-            )
+        kpi_app = create_kpi(
+            KpiSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
         )
+        talent = await stack.enter_async_context(LifespanManager(talent_app))
+        kpi = await stack.enter_async_context(LifespanManager(kpi_app))
         apps = {"engagements": engagements.app, "talent": talent.app, "kpi": kpi.app}
         yield Services(
             apps,

@@ -61,10 +61,12 @@ class IdentityProvider:
 
 
 # What a service is told about the provider; and a directory that looks up every unknown
-# credential at once, so a key or membership a test has just made is usable.
+# credential at once, so a key or membership a test has just made is usable, and refreshes
+# often, so revocations land within a fraction of a second.
 SERVICE_SETTINGS: dict[str, Any] = {
     "HANDOVER_OIDC_ISSUER": ISSUER,
     "HANDOVER_OIDC_JWKS_URL": JWKS_URL,
     "HANDOVER_OIDC_AUDIENCE": AUDIENCE,
     "directory_miss_refresh_seconds": 0,
+    "directory_refresh_seconds": 0.2,
 }

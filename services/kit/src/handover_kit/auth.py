@@ -118,7 +118,7 @@ class Authenticator:
             name = verify_service_token(
                 token, caller, self.service_keys(caller), audience=self.service
             )
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise Unauthorized("The service token is not valid.") from None
         return Principal(PrincipalKind.SERVICE, f"service:{name}", None, frozenset())
 
@@ -127,7 +127,7 @@ class Authenticator:
             raise Unauthorized("The bearer token is not valid here.")
         try:
             identity = await self.oidc.verify(token)
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise Unauthorized(
                 "The bearer token is not valid: signature, expiry or audience."
             ) from None

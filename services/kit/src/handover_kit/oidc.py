@@ -57,7 +57,7 @@ class OidcVerifier:
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> Identity:
-        """The token's issuer and subject, or jwt.InvalidTokenError."""
+        """The token's issuer and subject, or a jwt.PyJWTError."""
         header = jwt.get_unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
