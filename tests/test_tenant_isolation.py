@@ -1,0 +1,270 @@
+"""No tenant sees or touches another's data: not through any endpoint, and not in PostgreSQL.
+
+Two worlds are built: client A with partner P running engagement E, and client B with
+partner Q running engagement F. Every kind of principal of the first world tries every
+operation of every service against the second world's ids.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from handover_kit.db import dsn
+from handover_tools.services import SERVICES
+from tests import builders
+from tests.conftest import Services, as_service, openapi_document
+from tests.identity import IdentityProvider
+
+ALL_SCOPES_BUT_ADMIN = [
+    "engagements:read",
+    "engagements:write",
+    "talent:read",
+    "talent:write",
+    "talent:events:write",
+    "kpi:read",
+    "kpi:write",
+    "organization:admin",
+]
+
+
+@dataclass
+class World:
+    client_id: str
+    partner_id: str
+    engagement_id: str
+    requisition_id: str
+    membership_id: str
+    api_key_id: str
+
+
+async def _world(services: Services, name: str) -> World:
+    engagement = await builders.create_engagement(services.engagements, name=f"{name} ops")
+    requisition = await services.talent.post(
+        "/v1/requisitions",
+        json={"engagement_id": engagement["id"], "title": f"{name} analyst", "headcount": 2},
+    )
+    assert requisition.status_code == 201
+    membership = await builders.grant(
+        services.engagements, engagement["client_id"], f"{name}-client-admin", "admin"
+    )
+    await builders.grant(
+        services.engagements, engagement["partner_id"], f"{name}-partner-admin", "admin"
+    )
+    key = await builders.create_api_key(
+        services.engagements, ALL_SCOPES_BUT_ADMIN, organization_id=engagement["partner_id"]
+    )
+    return World(
+        client_id=engagement["client_id"],
+        partner_id=engagement["partner_id"],
+        engagement_id=engagement["id"],
+        requisition_id=requisition.json()["id"],
+        membership_id=membership["id"],
+        api_key_id=key["id"],
+    )
+
+
+@pytest.fixture
+async def worlds(services: Services) -> tuple[World, World]:
+    return await _world(services, "a"), await _world(services, "b")
+
+
+async def _principals(services: Services, idp: IdentityProvider, own: World) -> dict[str, Any]:
+    client_key = await builders.create_api_key(
+        services.engagements, ALL_SCOPES_BUT_ADMIN, organization_id=own.client_id
+    )
+    partner_key = await builders.create_api_key(
+        services.engagements, ALL_SCOPES_BUT_ADMIN, organization_id=own.partner_id
+    )
+    return {
+        "client person": await services.acting_as(idp.token("a-client-admin")),
+        "partner person": await services.acting_as(idp.token("a-partner-admin")),
+        "client api key": await services.acting_as(client_key["key"]),
+        "partner api key": await services.acting_as(partner_key["key"]),
+    }
+
+
+def _fill(path: str, foreign: World) -> str:
+    ids = {
+        "organization_id": foreign.client_id,
+        "engagement_id": foreign.engagement_id,
+        "requisition_id": foreign.requisition_id,
+        "membership_id": foreign.membership_id,
+        "api_key_id": foreign.api_key_id,
+        "metric_key": "time_to_hire",
+    }
+    return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
+
+
+def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any] | None:
+    """A valid body for each write, aimed at the other world wherever it names an id."""
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/v1/organizations"): {"name": f"Org {uuid4()}", "kind": "client"},
+        ("POST", "/v1/engagements"): {
+            "name": "Hijack",
+            "client_id": foreign.client_id,
+            "partner_id": foreign.partner_id,
+            "delivery_model": "bot",
+        },
+        ("POST", "/v1/organizations/{organization_id}/memberships"): {
+            "issuer": "https://idp.test/",
+            "subject": f"intruder-{uuid4()}",
+            "role": "admin",
+        },
+        ("POST", "/v1/api-keys"): {
+            "name": "Hijack",
+            "scopes": ["kpi:read"],
+            "organization_id": foreign.client_id,
+        },
+        ("POST", "/v1/requisitions"): {
+            "engagement_id": foreign.engagement_id,
+            "title": "Hijack",
+            "headcount": 1,
+        },
+    }
+    return bodies.get((method, path)) if method in {"POST", "PATCH", "PUT"} else None
+
+
+async def test_no_principal_reaches_another_tenants_data_through_any_operation(
+    services: Services, worlds: tuple[World, World], identity_provider: IdentityProvider
+) -> None:
+    own, foreign = worlds
+    principals = await _principals(services, identity_provider, own)
+    operations = [
+        (name, method.upper(), path)
+        for name in ("engagements", "talent", "kpi")
+        for path, item in openapi_document(name)["paths"].items()
+        for method in item
+    ]
+    tried = set()
+    for principal, clients in principals.items():
+        for service, method, path in operations:
+            url = _fill(path, foreign)
+            body = _body(service, method, path, foreign)
+            response = await getattr(clients, service).request(method, url, json=body)
+            outcome = (principal, service, method, path, response.status_code, response.text)
+            if "{" in path and "metric_key" not in path:
+                # Anything addressed by another tenant's id does not exist for this caller.
+                assert response.status_code == 404, outcome
+            elif method == "GET":
+                # Lists answer, but hold nothing of the other tenant.
+                assert response.status_code == 200, outcome
+                assert not _mentions(response.json(), foreign), outcome
+            else:
+                # Creates that name another tenant's ids: refused, as if the ids did not exist.
+                assert response.status_code in {403, 422}, outcome
+            tried.add((service, method, path))
+    assert tried == set(operations)
+
+
+def _mentions(document: Any, world: World) -> bool:
+    text = str(document)
+    return any(
+        value in text
+        for value in (world.client_id, world.partner_id, world.engagement_id, world.requisition_id)
+    )
+
+
+async def test_another_tenants_engagement_is_refused_exactly_like_a_missing_one(
+    services: Services, worlds: tuple[World, World], identity_provider: IdentityProvider
+) -> None:
+    own, foreign = worlds
+    partner = await services.acting_as(identity_provider.token("a-partner-admin"))
+
+    async def attempt(engagement_id: str) -> httpx.Response:
+        return await partner.talent.post(
+            "/v1/requisitions",
+            json={"engagement_id": engagement_id, "title": "Analyst", "headcount": 1},
+        )
+
+    foreign_answer, missing_answer = (
+        await attempt(foreign.engagement_id),
+        await attempt(str(uuid4())),
+    )
+    assert foreign_answer.status_code == missing_answer.status_code == 422
+    assert _without_ids(foreign_answer.json()) == _without_ids(missing_answer.json())
+    assert (await attempt(own.engagement_id)).status_code == 201
+
+
+def _without_ids(problem: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in problem.items() if key != "detail"}
+
+
+async def test_a_client_and_its_partner_share_their_engagement_and_nothing_more(
+    services: Services, worlds: tuple[World, World], identity_provider: IdentityProvider
+) -> None:
+    own, _ = worlds
+    for subject in ("a-client-admin", "a-partner-admin"):
+        person = await services.acting_as(identity_provider.token(subject))
+        engagements = (await person.engagements.get("/v1/engagements")).json()["items"]
+        assert [e["id"] for e in engagements] == [own.engagement_id]
+        requisitions = (await person.talent.get("/v1/requisitions")).json()["items"]
+        assert [r["id"] for r in requisitions] == [own.requisition_id]
+
+
+async def test_a_platform_admin_sees_every_tenant(
+    services: Services, worlds: tuple[World, World]
+) -> None:
+    own, foreign = worlds
+    listed = (await services.engagements.get("/v1/engagements")).json()["items"]
+    assert {e["id"] for e in listed} == {own.engagement_id, foreign.engagement_id}
+
+
+# PostgreSQL holds the line even when code forgets to filter.
+
+TENANT_TABLES = {
+    "engagements": ["organizations", "engagements", "memberships", "api_keys"],
+    "talent": ["requisitions"],
+}
+
+
+async def _as_role(service: str, url: URL) -> asyncpg.Connection:
+    settings = next(s for s in SERVICES if s.name == service).settings.with_database(
+        as_service(url)
+    )
+    return await asyncpg.connect(dsn(settings.service_url))
+
+
+@pytest.mark.parametrize(
+    ("service", "table"), [(s, t) for s, tables in TENANT_TABLES.items() for t in tables]
+)
+async def test_a_query_without_a_declared_tenant_sees_no_rows(
+    services: Services, worlds: tuple[World, World], database_url: URL, service: str, table: str
+) -> None:
+    connection = await _as_role(service, database_url)
+    try:
+        assert await connection.fetchval(f"SELECT count(*) FROM {service}.{table}") == 0
+        async with connection.transaction():
+            await connection.execute("SELECT set_config('handover.all_tenants', 'on', true)")
+            assert await connection.fetchval(f"SELECT count(*) FROM {service}.{table}") > 0
+    finally:
+        await connection.close()
+
+
+async def test_an_unfiltered_query_as_one_tenant_returns_only_its_rows(
+    services: Services, worlds: tuple[World, World], database_url: URL
+) -> None:
+    own, foreign = worlds
+    connection = await _as_role("talent", database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "SELECT set_config('handover.tenant', $1, true)", own.client_id
+            )
+            rows = await connection.fetch("SELECT id::text FROM talent.requisitions")
+            assert [row["id"] for row in rows] == [own.requisition_id]
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                await connection.execute(
+                    "INSERT INTO talent.requisitions (engagement_id, title, headcount, status,"
+                    " client_id, partner_id) VALUES ($1, 'x', 1, 'draft', $2, $3)",
+                    foreign.engagement_id,
+                    foreign.client_id,
+                    foreign.partner_id,
+                )
+    finally:
+        await connection.close()
