@@ -1,6 +1,7 @@
 """The README's run command, end to end: up, reachable, Ctrl-C, nothing left running, data kept."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,7 +87,11 @@ def test_run_command_brings_the_system_up_and_ctrl_c_leaves_nothing(tmp_path: Pa
     assert "Demo data loaded." in output
     for service in SERVICES:
         assert httpx.get(f"{gateway}/{service.name}/readyz").status_code == 200
-    demo_orgs = httpx.get(f"{gateway}/v1/organizations").json()["items"]
+    key = re.search(r"Admin key: (hov_live_\S+)", output)
+    assert key is not None, output
+    auth = {"Authorization": f"Bearer {key.group(1)}"}
+    assert httpx.get(f"{gateway}/v1/organizations").status_code == 401
+    demo_orgs = httpx.get(f"{gateway}/v1/organizations", headers=auth).json()["items"]
     assert demo_orgs
     spawned = _processes_of(runner, data_dir)
     assert len(spawned) >= 5  # three services, the gateway, PostgreSQL
@@ -101,7 +106,8 @@ def test_run_command_brings_the_system_up_and_ctrl_c_leaves_nothing(tmp_path: Pa
     try:
         output = _wait_for_ready(again)
         assert "Demo data" not in output
-        kept = httpx.get(f"{gateway}/v1/organizations").json()["items"]
+        assert f"Admin key: {key.group(1)}" in output  # kept with the data
+        kept = httpx.get(f"{gateway}/v1/organizations", headers=auth).json()["items"]
         assert [org["id"] for org in kept] == [org["id"] for org in demo_orgs]
     finally:
         _stop(again)

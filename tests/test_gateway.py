@@ -20,7 +20,11 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture
 def gateway(live: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.gateway_url, timeout=10.0) as client:
+    with httpx.Client(
+        base_url=live.gateway_url,
+        timeout=10.0,
+        headers={"Authorization": f"Bearer {live.admin_key}"},
+    ) as client:
         yield client
 
 
@@ -68,7 +72,10 @@ def test_request_id_crosses_the_gateway_and_a_service_to_service_call(
     assert _logged(live, "gateway", request_id, lambda line: line["msg"] == "handled request")
     assert _logged(live, "talent", request_id, lambda line: line["path"] == "/v1/requisitions")
     assert _logged(
-        live, "engagements", request_id, lambda line: line["path"] == f"/v1/engagements/{missing}"
+        live,
+        "engagements",
+        request_id,
+        lambda line: line["path"] == f"/internal/v1/engagements/{missing}",
     )
 
 
@@ -159,3 +166,11 @@ def test_unreachable_service_is_a_prompt_503_problem(
 
 def test_gateway_serves_the_contract_without_the_services(gateway_alone: httpx.Client) -> None:
     assert gateway_alone.get("/openapi.json").json()["info"]["title"] == "Handover API"
+
+
+def test_passing_through_the_gateway_earns_no_trust(live: Stack) -> None:
+    with httpx.Client(base_url=live.gateway_url, timeout=10.0) as anonymous:
+        for path in ("/v1/organizations", "/v1/requisitions", "/v1/metrics"):
+            response = anonymous.get(path, headers={"X-Forwarded-For": "127.0.0.1"})
+            assert response.status_code == 401, path
+            assert response.headers["content-type"] == "application/problem+json"

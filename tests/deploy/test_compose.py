@@ -3,13 +3,37 @@
 import re
 from urllib.parse import urlsplit
 
+from pydantic import AliasChoices
+
+from handover_kit.credentials import new_service_seed
+from handover_kit.settings import Environment, ServiceSettings
+
 from .support import depends_on, environment, is_interpolation
 
 _URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+# Names of variables that hold a credential, which compose only takes from the host.
+_CREDENTIAL = re.compile(r"PASSWORD|SERVICE_KEY|SECRET|TOKEN", re.IGNORECASE)
+# The shared settings compose sets itself rather than passing them through from the host.
+_SET_BY_COMPOSE = {"HANDOVER_ENV", "DATABASE_URL"}
 
 
 def _settings(compose, service, key, settings_from_env):
     return settings_from_env(service, environment(compose["services"][key]))
+
+
+def _prefix(service):
+    return str(service.settings.model_config.get("env_prefix", "")).upper()
+
+
+def _shared_variables():
+    """The unprefixed variables every service reads."""
+    return {
+        choice
+        for info in ServiceSettings.model_fields.values()
+        if isinstance(info.validation_alias, AliasChoices)
+        for choice in info.validation_alias.choices
+        if isinstance(choice, str)
+    }
 
 
 def test_every_service_has_a_server_and_a_migration_from_the_same_image(
@@ -137,33 +161,98 @@ def test_gateway_starts_once_every_service_is_healthy(compose, compose_roles):
         assert compose["services"][key]["healthcheck"]["test"], key
 
 
-def test_every_url_a_service_calls_is_a_compose_service_on_its_port(
+def test_every_url_a_service_calls_is_its_callees_compose_service_on_its_port(
     compose, compose_roles, handover_services, settings_from_env
 ):
-    by_key = {key: name for name, key in compose_roles.serve.items()}
-    calls = []
-    for key in compose_roles.serve.values():
-        for variable, value in environment(compose["services"][key]).items():
-            if variable.endswith("_URL") and variable != "DATABASE_URL" and value:
-                calls.append((variable, urlsplit(value)))
-    assert calls, "talent calls engagements"
-    for variable, url in calls:
-        assert url.hostname in by_key, variable
-        callee = handover_services[by_key[url.hostname]]
-        port = _settings(compose, callee, url.hostname, settings_from_env).port
-        assert url.port == port, variable
+    """A service's own `<callee>_URL` settings; the shared, unprefixed ones (the identity
+    provider's) are outside compose."""
+    calls = set()
+    for caller, key in compose_roles.serve.items():
+        service = handover_services[caller]
+        prefix = _prefix(service)
+        env = environment(compose["services"][key])
+        for callee in handover_services:
+            if f"{callee}_url" in service.settings.model_fields:
+                variable = f"{prefix}{callee}_URL".upper()
+                assert env.get(variable), f"{key} leaves {variable} at its default"
+        for variable, value in env.items():
+            if not (variable.startswith(prefix) and variable.endswith("_URL")):
+                continue
+            callee = variable.removeprefix(prefix).removesuffix("_URL").lower()
+            assert callee in handover_services, f"{key}: {variable} names no service"
+            url = urlsplit(value)
+            assert url.hostname == compose_roles.serve[callee], f"{key}: {variable}"
+            settings = _settings(
+                compose, handover_services[callee], url.hostname, settings_from_env
+            )
+            assert url.port == settings.port, f"{key}: {variable}"
+            calls.add((caller, callee))
+    assert {("talent", "engagements"), ("kpi", "engagements")} <= calls
 
 
-def test_compose_holds_no_password_only_references_to_one(compose):
+def test_compose_holds_no_secret_only_references_to_one(compose):
     checked = 0
     for key, spec in compose["services"].items():
         for variable, value in environment(spec, raw=True).items():
             if value is None:
                 continue
-            if "PASSWORD" in variable.upper():
+            if _CREDENTIAL.search(variable):
                 assert is_interpolation(value), f"{key}: {variable}"
                 checked += 1
             for password in _URL_PASSWORD.findall(value):
                 assert is_interpolation(password), f"{key}: {variable}"
                 checked += 1
     assert checked
+
+
+def test_every_service_passes_its_signing_key_through_from_the_host(
+    compose, compose_roles, handover_services
+):
+    """As is, so that unset stays unset (development derives a key) rather than empty (refused)."""
+    for roles in (compose_roles.serve, compose_roles.migrate):
+        for name, key in roles.items():
+            env = environment(compose["services"][key], raw=True)
+            variable = f"{_prefix(handover_services[name])}SERVICE_KEY"
+            assert variable in env, f"{key} does not pass {variable} through"
+            assert env[variable] is None, f"{key}: {variable} must be passed through as is"
+
+
+def test_servers_pass_every_shared_setting_through_from_the_host(compose, compose_roles):
+    """As is, so that unset stays unset: an empty JSON value is refused."""
+    shared = _shared_variables() - _SET_BY_COMPOSE
+    assert {
+        "HANDOVER_SERVICE_PUBLIC_KEYS",
+        "HANDOVER_OIDC_ISSUER",
+        "HANDOVER_CORS_ORIGINS",
+    } <= shared
+    for key in compose_roles.serve.values():
+        env = environment(compose["services"][key], raw=True)
+        missing = shared - env.keys()
+        assert not missing, f"{key} does not pass {sorted(missing)} through"
+        assert {variable: env[variable] for variable in shared} == dict.fromkeys(shared), key
+
+
+def test_compose_runs_in_development_unless_the_host_sets_production_and_its_secrets(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    for roles in (compose_roles.serve, compose_roles.migrate):
+        for name, key in roles.items():
+            service = handover_services[name]
+            raw = environment(compose["services"][key], raw=True)
+            assert raw["HANDOVER_ENV"] == "${HANDOVER_ENV:-development}", key
+            development = _settings(compose, service, key, settings_from_env)
+            assert development.environment is Environment.DEVELOPMENT, key
+
+            seed = new_service_seed()
+            secrets = {
+                f"{_prefix(service)}DB_PASSWORD": "from-host-password",
+                f"{_prefix(service)}SERVICE_KEY": seed,
+            }
+            env = environment(compose["services"][key])
+            passed = {variable for variable, value in env.items() if value is None}
+            env["HANDOVER_ENV"] = "production"
+            env.update({v: value for v, value in secrets.items() if v in passed})
+            production = settings_from_env(service, env)
+            assert production.environment is Environment.PRODUCTION, key
+            assert production.service_key is not None, key
+            assert production.service_key.get_secret_value() == seed, key

@@ -130,7 +130,9 @@ def test_every_answer_gets_the_security_headers_and_no_server_banner(adapt_caddy
 
 def test_docs_csp_admits_exactly_the_docs_pages_inline_script(adapt_caddyfile):
     inline = re.findall(r"<script>(.*?)</script>", DOCS_PAGE.read_text(), flags=re.DOTALL)
-    hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline}
+    hashes = {
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline
+    }
     [docs_csp] = [
         handler["response"]["set"]["Content-Security-Policy"][0]
         for paths, handler in adapt_caddyfile({}).handlers()
@@ -138,9 +140,7 @@ def test_docs_csp_admits_exactly_the_docs_pages_inline_script(adapt_caddyfile):
         and handler["handler"] == "headers"
         and "Content-Security-Policy" in handler.get("response", {}).get("set", {})
     ]
-    directives = dict(
-        (name, set(values)) for name, *values in (d.split() for d in docs_csp.split(";"))
-    )
+    directives = {name: set(values) for name, *values in (d.split() for d in docs_csp.split(";"))}
     assert directives["default-src"] == {"'none'"}
     assert directives["script-src"] == {"'self'", *hashes}
     assert directives["style-src"] == {"'self'"}
@@ -160,9 +160,7 @@ def test_api_bodies_are_limited_by_the_placeholder_before_any_proxying(adapt_cad
         assert body_limit == ([{"path": ["/v1/*"]}], limit)
         # A declared Content-Length over the limit is refused up front: a service answering
         # before it has read the body would otherwise win the race against request_body.
-        refuse = _first_index(
-            routes, lambda h: h["handler"] == "error" and h["status_code"] == 413
-        )
+        refuse = _first_index(routes, lambda h: h["handler"] == "error" and h["status_code"] == 413)
         [matcher] = routes[refuse]["match"]
         assert matcher["path"] == ["/v1/*"]
         assert matcher["expression"]["expr"].endswith(f"> {limit}")

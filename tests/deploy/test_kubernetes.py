@@ -1,16 +1,46 @@
 """deploy/kubernetes against the Kubernetes schema, the settings classes and the Caddyfile."""
 
+import re
 from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import latest_version
 
-from .support import KUBERNETES, REPO, image_repository, load_yaml_documents
+from handover_kit.credentials import (
+    development_seed,
+    new_service_seed,
+    private_key_from_seed,
+    public_key_text,
+)
+from handover_kit.settings import Environment
+
+from .support import (
+    KUBERNETES,
+    REPO,
+    SECRET_SAMPLES,
+    image_repository,
+    load_yaml_documents,
+)
 
 # PostgreSQL's default max_connections, less its default superuser_reserved_connections.
 POSTGRES_CONNECTIONS_FOR_SERVICES = 100 - 3
 ADMIN_SECRET = "handover-db-admin"
+SERVICE_KEY = "SERVICE_KEY"
+# Names of variables that hold a credential, which only a Secret may provide.
+_CREDENTIAL = re.compile(r"PASSWORD|SERVICE_KEY|SECRET|TOKEN", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+
+
+@pytest.fixture(autouse=True)
+def _service_key_secrets_hold_a_seed(cluster, monkeypatch):
+    """A Secret reads as a sample of what it holds; a service's signing key is checked as one,
+    so its sample must be a real seed."""
+    seed = new_service_seed()
+    for _, container in cluster.containers():
+        for variable, ref in cluster.secret_refs(container).items():
+            if variable.upper().endswith(SERVICE_KEY):
+                monkeypatch.setitem(SECRET_SAMPLES, (ref["name"], ref["key"]), seed)
 
 
 def _name(document):
@@ -29,6 +59,10 @@ def _servers(cluster, handover_services):
         assert len(running) == 1, f"expected one Deployment serving {name}"
         servers[name] = running[0]
     return servers
+
+
+def _prefix(service):
+    return str(service.settings.model_config.get("env_prefix", "")).upper()
 
 
 def _container_port(container, port):
@@ -252,23 +286,34 @@ def test_gateway_service_reaches_the_port_the_gateway_listens_on(
     assert gateway["readinessProbe"]["httpGet"]["port"] in ("http", port)
 
 
-def test_every_url_a_service_calls_is_a_kubernetes_service_on_its_port(
+def test_every_url_a_service_calls_is_its_callees_kubernetes_service_on_its_port(
     cluster, handover_services, settings_from_env
 ):
+    """A service's own `<callee>_URL` settings; the shared, unprefixed ones (the identity
+    provider's) are outside the cluster."""
     servers = _servers(cluster, handover_services)
     by_deployment = {id(deployment): name for name, (deployment, _) in servers.items()}
-    calls = [
-        (variable, urlsplit(value))
-        for _, server in servers.values()
-        for variable, value in cluster.env(server).items()
-        if variable.endswith("_URL") and variable != "DATABASE_URL"
-    ]
-    assert calls, "talent calls engagements"
-    for variable, url in calls:
-        deployment, container_port = _service_for(cluster, url.hostname, url.port)
-        callee = by_deployment[id(deployment)]
-        listens = settings_from_env(handover_services[callee], cluster.env(servers[callee][1])).port
-        assert container_port == listens, variable
+    calls = set()
+    for caller, (deployment, server) in servers.items():
+        service = handover_services[caller]
+        prefix = _prefix(service)
+        env = cluster.env(server)
+        for callee in handover_services:
+            variable = f"{prefix}{callee}_URL".upper()
+            if f"{callee}_url" in service.settings.model_fields:
+                assert variable in env, f"{_name(deployment)} leaves {variable} at its default"
+        for variable, value in env.items():
+            if not (variable.startswith(prefix) and variable.endswith("_URL")):
+                continue
+            url = urlsplit(value)
+            reached, container_port = _service_for(cluster, url.hostname, url.port)
+            callee = by_deployment[id(reached)]
+            assert variable == f"{prefix}{callee}_URL".upper(), f"{variable} reaches {callee}"
+            callee_server = servers[callee][1]
+            listens = settings_from_env(handover_services[callee], cluster.env(callee_server)).port
+            assert container_port == listens, variable
+            calls.add((caller, callee))
+    assert {("talent", "engagements"), ("kpi", "engagements")} <= calls
 
 
 def test_database_connections_at_full_scale_fit_postgres_default_limit(
@@ -286,3 +331,79 @@ def test_database_connections_at_full_scale_fit_postgres_default_limit(
             settings.db_pool_size + settings.db_pool_max_overflow
         )
     assert 0 < total <= POSTGRES_CONNECTIONS_FOR_SERVICES
+
+
+def test_the_cluster_runs_every_container_of_a_service_in_production(
+    cluster, handover_services, settings_from_env
+):
+    checked = 0
+    for service in handover_services.values():
+        for workload, container in cluster.running([service.script]):
+            settings = settings_from_env(service, cluster.env(container))
+            assert settings.environment is Environment.PRODUCTION, _name(workload)
+            checked += 1
+    assert checked >= 3 * len(handover_services)
+
+
+def test_every_container_of_a_service_takes_its_own_signing_key_from_a_secret(
+    cluster, handover_services
+):
+    """Every command loads the settings, and production refuses them without the key."""
+    secrets: dict[str, set[tuple[str, str]]] = {}
+    for name, service in handover_services.items():
+        variable = f"{_prefix(service)}{SERVICE_KEY}"
+        for workload, container in cluster.running([service.script]):
+            ref = cluster.secret_refs(container).get(variable)
+            assert ref, f"{_name(workload)}: {variable} is not from a Secret"
+            entries = [v for v in container.get("env", []) if v["name"] == variable]
+            assert len(entries) == 1, f"{_name(workload)} sets {variable} more than once"
+            secrets.setdefault(name, set()).add((ref["name"], ref["key"]))
+    assert secrets.keys() == handover_services.keys()
+    for name, refs in secrets.items():
+        assert len(refs) == 1, f"{name}'s containers disagree on its key: {refs}"
+    every = [ref for refs in secrets.values() for ref in refs]
+    assert len(set(every)) == len(every), "two services would sign with the same key"
+
+
+def test_no_config_map_or_literal_env_value_holds_a_credential(cluster):
+    literals = [
+        (_name(document), variable, value)
+        for document in cluster.of_kind("ConfigMap")
+        for variable, value in document.get("data", {}).items()
+    ] + [
+        (_name(workload), variable["name"], variable["value"])
+        for workload, container in cluster.containers()
+        for variable in container.get("env", [])
+        if "value" in variable
+    ]
+    assert literals
+    for where, variable, value in literals:
+        assert not _CREDENTIAL.search(variable), f"{where}: {variable} must come from a Secret"
+        assert not _URL_PASSWORD.search(str(value)), f"{where}: {variable} holds a password"
+
+
+def test_servers_trust_every_service_and_no_development_key(
+    cluster, handover_services, settings_from_env
+):
+    derived = {
+        public_key_text(private_key_from_seed(development_seed(name))) for name in handover_services
+    }
+    for name, (deployment, server) in _servers(cluster, handover_services).items():
+        settings = settings_from_env(handover_services[name], cluster.env(server))
+        assert settings.service_public_keys.keys() == handover_services.keys(), _name(deployment)
+        trusted = set(settings.service_public_keys.values())
+        assert not trusted & derived, f"{_name(deployment)} trusts a development key"
+        assert len(trusted) == len(handover_services), f"{_name(deployment)}: keys repeat"
+
+
+def test_servers_verify_user_tokens_and_name_their_frontends(
+    cluster, handover_services, settings_from_env
+):
+    for name, (deployment, server) in _servers(cluster, handover_services).items():
+        settings = settings_from_env(handover_services[name], cluster.env(server))
+        assert settings.oidc_issuer, _name(deployment)
+        assert urlsplit(settings.oidc_jwks_url).scheme == "https", _name(deployment)
+        assert settings.oidc_audience, _name(deployment)
+        assert settings.cors_origins, _name(deployment)
+        for origin in settings.cors_origins:
+            assert urlsplit(origin).scheme == "https", f"{_name(deployment)}: {origin}"

@@ -27,10 +27,11 @@ def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
     try:
         with Stack(server, data_dir, Ports.from_gateway(gateway_port)) as stack:
             if load_demo:
-                loaded = demo.load(stack.gateway_url)
+                loaded = demo.load(stack.gateway_url, stack.admin_key)
                 say("Demo data loaded." if loaded else "Demo data present from an earlier run.")
             say(f"Gateway:  {stack.gateway_url}")
             say(f"API docs: {stack.gateway_url}/docs")
+            say(f"Admin key: {stack.admin_key}")
             say(f"Logs:     {data_dir / 'logs'}")
             say("Press Ctrl-C to stop.")
             while not stopping.wait(0.5):

@@ -9,9 +9,11 @@ ORGANIZATIONS = [
 ]
 
 
-def load(gateway_url: str) -> bool:
+def load(gateway_url: str, api_key: str) -> bool:
     """Load the demo data unless organizations exist already. Returns whether it loaded."""
-    with httpx.Client(base_url=gateway_url, timeout=10.0) as client:
+    with httpx.Client(
+        base_url=gateway_url, timeout=10.0, headers={"Authorization": f"Bearer {api_key}"}
+    ) as client:
         if client.get("/v1/organizations", params={"limit": 1}).raise_for_status().json()["items"]:
             return False
         ids = {

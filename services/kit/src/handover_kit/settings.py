@@ -25,7 +25,9 @@ class ServiceSettings(BaseSettings):
     """From the environment: `DATABASE_URL` and `HANDOVER_ENV` as they are, the rest prefixed."""
 
     # Errors never echo the input: it may be a secret.
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, hide_input_in_errors=True, env_ignore_empty=True
+    )
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT, validation_alias=AliasChoices("HANDOVER_ENV")
