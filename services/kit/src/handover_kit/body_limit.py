@@ -4,6 +4,9 @@ A declared `Content-Length` over the cap is refused at once; a chunked body is c
 arrives and refused when it passes the cap.
 """
 
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handover_kit.errors import ContentTooLarge, problem_response
@@ -20,8 +23,8 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            error = self._error()
-            await problem_response(error.problem(scope["path"]))(scope, receive, send)
+            problem = ContentTooLarge(self._detail()).problem(scope["path"])
+            await problem_response(problem)(scope, receive, send)
             return
         received = 0
 
@@ -31,10 +34,11 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._error()
+                    # An HTTPException, which FastAPI lets through its body parsing untouched.
+                    raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, self._detail())
             return message
 
         await self.app(scope, counting_receive, send)
 
-    def _error(self) -> ContentTooLarge:
-        return ContentTooLarge(f"Request bodies are limited to {self.max_bytes} bytes.")
+    def _detail(self) -> str:
+        return f"Request bodies are limited to {self.max_bytes} bytes."
