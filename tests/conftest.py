@@ -107,10 +107,13 @@ def _client(app: object, name: str, token: str | None = None) -> httpx.AsyncClie
 @functools.cache
 def openapi_document(service: str) -> dict[str, Any]:
     """A service's OpenAPI document; the same for every test, so built once."""
-    factory = {"engagements": create_engagements, "talent": create_talent, "kpi": create_kpi}
-    settings = {"engagements": EngagementsSettings, "talent": TalentSettings, "kpi": KpiSettings}
-    app = factory[service](settings[service].with_database("postgresql://unused/unused"))
-    return app.openapi()
+    unused = "postgresql://unused/unused"
+    apps = {
+        "engagements": lambda: create_engagements(EngagementsSettings.with_database(unused)),
+        "talent": lambda: create_talent(TalentSettings.with_database(unused)),
+        "kpi": lambda: create_kpi(KpiSettings.with_database(unused)),
+    }
+    return apps[service]().openapi()
 
 
 @pytest.fixture(scope="session")
@@ -141,15 +144,11 @@ async def services(
         talent = await stack.enter_async_context(LifespanManager(talent_app))
         kpi = await stack.enter_async_context(LifespanManager(kpi_app))
         apps = {"engagements": engagements.app, "talent": talent.app, "kpi": kpi.app}
-        yield Services(
-            apps,
-            admin_key,
-            *[
-                await stack.enter_async_context(_client(apps[name], name, admin_key))
-                for name in ("engagements", "talent", "kpi")
-            ],
-            _stack=stack,
-        )
+        clients = {
+            name: await stack.enter_async_context(_client(apps[name], name, admin_key))
+            for name in ("engagements", "talent", "kpi")
+        }
+        yield Services(apps, admin_key, **clients, _stack=stack)
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ async def test_a_persons_token_acts_for_their_organization_with_their_roles_scop
         pytest.param(
             lambda idp: jwt.encode(
                 {"iss": "https://idp.test/", "sub": "member-1", "aud": "handover"},
-                key=None,
+                key="",
                 algorithm="none",
             ),
             id="alg-none",
