@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from handover_kit.errors import NotFound, install_problem_handlers
 from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
+from tests.conftest import Services
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -250,3 +251,14 @@ async def test_apps_in_one_process_keep_their_metrics_apart() -> None:
             )
             is None
         )
+
+
+async def test_every_service_exposes_request_and_pool_metrics(services: Services) -> None:
+    assert (await services.engagements.get("/v1/engagements")).status_code == 200
+    for name in ("engagements", "talent", "kpi"):
+        anonymous = getattr(await services.acting_as(None), name)
+        exposition = (await anonymous.get("/metrics")).text
+        families = {family.name for family in text_string_to_metric_families(exposition)}
+        assert {"handover_http_requests", "handover_db_pool_checked_out"} <= families, name
+    served = (await (await services.acting_as(None)).engagements.get("/metrics")).text
+    assert 'route="/v1/engagements"' in served

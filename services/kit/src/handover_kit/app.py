@@ -18,6 +18,7 @@ from handover_kit.directory import DirectoryFactory, PrincipalDirectory
 from handover_kit.errors import install_problem_handlers
 from handover_kit.health import health_router
 from handover_kit.logging import AccessLogMiddleware
+from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
 from handover_kit.migrations import Migrations
 from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
@@ -59,12 +60,14 @@ def create_service_app(
     `transports` replaces how it reaches them (tests pass in-process ASGI transports)."""
     upstreams = upstreams or {}
     transports = transports or {}
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
             db = Database(settings, application_name=spec.name)
             stack.push_async_callback(db.dispose)
+            stack.callback(metrics.watch_pool(db.engine))
             signing_key = settings.signing_key(spec.name)
             clients = {
                 name: await stack.enter_async_context(
@@ -108,6 +111,7 @@ def create_service_app(
     )
     install_problem_handlers(app)
     app.include_router(health_router(spec.migrations.schema, spec.migrations.check()))
+    app.include_router(metrics_router(metrics))
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -120,6 +124,7 @@ def create_service_app(
             expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(AccessLogMiddleware)
     add_request_id_middleware(app)  # outermost: every log line has the id
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
