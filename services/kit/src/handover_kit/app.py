@@ -22,10 +22,11 @@ from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
 from handover_kit.migrations import Migrations
 from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
-from handover_kit.request_id import add_request_id_middleware, pass_request_id_on
+from handover_kit.request_id import add_request_id_middleware
 from handover_kit.settings import ServiceSettings
+from handover_kit.upstreams import Upstream, UpstreamMetrics
 
-UPSTREAM_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+IDENTITY_PROVIDER_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 IDENTITY_PROVIDER = "identity-provider"
 """The name under which tests pass a transport to a made-up identity provider."""
 
@@ -45,7 +46,7 @@ class ServiceSpec:
 
 class State(TypedDict):
     db: Database
-    upstreams: dict[str, httpx.AsyncClient]
+    upstreams: dict[str, Upstream]
     authenticator: Authenticator
 
 
@@ -61,6 +62,7 @@ def create_service_app(
     upstreams = upstreams or {}
     transports = transports or {}
     metrics = Metrics()
+    upstream_metrics = UpstreamMetrics(metrics.registry)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
@@ -69,18 +71,20 @@ def create_service_app(
             stack.push_async_callback(db.dispose)
             stack.callback(metrics.watch_pool(db.engine))
             signing_key = settings.signing_key(spec.name)
-            clients = {
+            services = {
                 name: await stack.enter_async_context(
-                    httpx.AsyncClient(
-                        base_url=url,
-                        timeout=UPSTREAM_TIMEOUT,
+                    Upstream(
+                        name,
+                        url,
                         transport=transports.get(name),
                         auth=ServiceAuth(spec.name, signing_key, audience=name),
-                        event_hooks={"request": [pass_request_id_on]},
+                        metrics=upstream_metrics,
                     )
                 )
                 for name, url in upstreams.items()
             }
+            # The directory refreshes on its own schedule: the bare clients, no retries.
+            clients = {name: service.http for name, service in services.items()}
             directory = PrincipalDirectory(
                 spec.directory(db, clients),
                 refresh_seconds=settings.directory_refresh_seconds,
@@ -96,7 +100,7 @@ def create_service_app(
                 service_keys=settings.trusted_service_key,
                 limiter=RateLimiter(settings.rate_limit),
             )
-            yield {"db": db, "upstreams": clients, "authenticator": authenticator}
+            yield {"db": db, "upstreams": services, "authenticator": authenticator}
 
     app = FastAPI(
         title=spec.title,
@@ -150,7 +154,7 @@ async def _oidc_verifier(
     if not (settings.oidc_issuer and settings.oidc_jwks_url):
         return None
     http = await stack.enter_async_context(
-        httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, transport=transport)
+        httpx.AsyncClient(timeout=IDENTITY_PROVIDER_TIMEOUT, transport=transport)
     )
     return OidcVerifier(
         issuer=settings.oidc_issuer,
@@ -161,7 +165,7 @@ async def _oidc_verifier(
     )
 
 
-def upstream(state: Any, name: str) -> httpx.AsyncClient:
-    client = state.upstreams[name]
-    assert isinstance(client, httpx.AsyncClient)
-    return client
+def upstream(state: Any, name: str) -> Upstream:
+    service = state.upstreams[name]
+    assert isinstance(service, Upstream)
+    return service
