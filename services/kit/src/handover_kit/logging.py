@@ -7,8 +7,10 @@ from typing import Literal
 
 import structlog
 from asgi_correlation_id import correlation_id
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.types import EventDict, Processor, WrappedLogger
+
+from handover_kit.asgi import StatusRecorder
 
 log = structlog.get_logger("handover.access")
 
@@ -71,7 +73,8 @@ def configure_logging(
 
 
 class AccessLogMiddleware:
-    """One line per request: method, path, status and duration, never query strings or bodies."""
+    """One line per request: method, path, status, duration and who asked (a principal's id,
+    never its credential); never query strings or bodies."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -81,21 +84,15 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, recorder)
         finally:
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
-                status=status,
+                status=recorder.status,
+                principal=scope.get("state", {}).get("principal"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

@@ -22,7 +22,9 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from handover_kit.asgi import StatusRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -217,18 +219,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, recorder)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else OTHER_METHOD
-            labels = (method, _route_template(scope), str(status))
+            labels = (method, _route_template(scope), str(recorder.status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.request_duration.labels(*labels).observe(time.perf_counter() - started)
