@@ -288,29 +288,6 @@ class Upstream:
     ) -> httpx.Response:
         return await self.request("POST", url, json=json, content=content, headers=headers)
 
-    async def put(
-        self,
-        url: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request("PUT", url, json=json, content=content, headers=headers)
-
-    async def patch(
-        self,
-        url: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request("PATCH", url, json=json, content=content, headers=headers)
-
-    async def delete(self, url: str, *, headers: Mapping[str, str] | None = None) -> httpx.Response:
-        return await self.request("DELETE", url, headers=headers)
-
     def parse(self, response: httpx.Response, type_: type[T]) -> T:
         """The body as `type_`; an answer that does not fit makes the dependency unavailable."""
         try:
