@@ -1,9 +1,12 @@
 """Request bodies with sensible defaults: a test names only what it is about."""
 
+import asyncio
+import time
 from typing import Any
 from uuid import uuid4
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.identity import ISSUER
 
@@ -53,3 +56,22 @@ async def grant(
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def gauge(client: httpx.AsyncClient, name: str) -> float | None:
+    """A gauge from the service's /metrics, as a scrape sees it; None if it is not there."""
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    return None
+
+
+async def facts_delivered(client: httpx.AsyncClient, timeout: float = 10.0) -> None:
+    """Wait until the service's relay has delivered every fact it has to tell."""
+    deadline = time.monotonic() + timeout
+    while await gauge(client, "handover_outbox_pending") != 0:
+        assert time.monotonic() < deadline, "facts still undelivered"
+        await asyncio.sleep(0.05)

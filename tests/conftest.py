@@ -126,7 +126,8 @@ async def services(
     database_url: URL, identity_provider: IdentityProvider
 ) -> AsyncIterator[Services]:
     """The three services in-process, on this test's database. Talent and kpi reach
-    engagements, and all three the identity provider, over in-process transports."""
+    engagements, talent tells kpi its facts, and all three reach the identity provider,
+    over in-process transports."""
     url = as_service(database_url)
     engagements_settings = EngagementsSettings.with_database(url, **SERVICE_SETTINGS)
     admin_key = await create_platform_key(engagements_settings, "tests")
@@ -135,14 +136,15 @@ async def services(
         engagements_app = create_engagements(engagements_settings, transports=idp)
         engagements = await stack.enter_async_context(LifespanManager(engagements_app))
         upstreams = {"engagements": httpx.ASGITransport(app=engagements.app), **idp}
-        talent_app = create_talent(
-            TalentSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
-        )
         kpi_app = create_kpi(
             KpiSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams
         )
-        talent = await stack.enter_async_context(LifespanManager(talent_app))
         kpi = await stack.enter_async_context(LifespanManager(kpi_app))
+        talent_app = create_talent(
+            TalentSettings.with_database(url, **SERVICE_SETTINGS),
+            transports={**upstreams, "kpi": httpx.ASGITransport(app=kpi.app)},
+        )
+        talent = await stack.enter_async_context(LifespanManager(talent_app))
         apps = {"engagements": engagements.app, "talent": talent.app, "kpi": kpi.app}
         clients = {
             name: await stack.enter_async_context(_client(apps[name], name, admin_key))

@@ -72,3 +72,16 @@ def test_merge_refuses_a_schema_name_that_means_two_things() -> None:
 def test_merge_refuses_a_reused_operation_id() -> None:
     with pytest.raises(openapi.MergeConflict, match="operationId"):
         openapi.merge({"a": _document("/v1/a", {}), "b": _document("/v1/b", {})})
+
+
+def test_a_tag_every_service_has_is_listed_once_and_a_conflicting_one_is_refused() -> None:
+    shared = {"name": "operations", "description": "Running the platform."}
+    a = {**_document("/v1/a", {}, "a"), "tags": [shared, {"name": "a", "description": "A."}]}
+    b = {**_document("/v1/b", {}, "b"), "tags": [shared]}
+    assert openapi.merge({"a": a, "b": b})["tags"] == [
+        shared,
+        {"name": "a", "description": "A.", "x-service": "a"},
+    ]
+    other = {**b, "tags": [{"name": "operations", "description": "Something else."}]}
+    with pytest.raises(openapi.MergeConflict, match="tag operations"):
+        openapi.merge({"a": a, "b": other})

@@ -311,8 +311,8 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_listed_and_replayed
 
         receiver.answer = lambda _, __: APPLY
         async with AsyncSession(engine) as session, session.begin():
-            assert await OUTBOX.replay(session, page[0].id)
-            assert not await OUTBOX.replay(session, page[0].id)
+            assert await OUTBOX.replay(session, page[0].id) is not None
+            assert await OUTBOX.replay(session, page[0].id) is None
         await eventually(delivered(engine, first))
     assert receiver.hits[first] == 4
     assert (await rows(engine))[second].delivered_at is None
@@ -344,7 +344,7 @@ async def test_a_permanent_refusal_dead_letters_at_once_and_blocks_its_aggregate
 
         fixed = True
         async with AsyncSession(engine) as session, session.begin():
-            assert await OUTBOX.replay(session, current[first].id)
+            assert await OUTBOX.replay(session, current[first].id) is not None
         await eventually(delivered(engine, first, later))
     assert [seq for _, a, seq in await receiver.applied() if a == refused] == [1, 2]
 

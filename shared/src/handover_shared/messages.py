@@ -4,6 +4,7 @@ Delivery is at least once, so a receiver applies a message only if its `message_
 to it. Messages of one aggregate arrive in the order they were stated.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4
@@ -36,3 +37,42 @@ class Envelope(BaseModel, Generic[PayloadT]):
         description="The thing the fact is about; messages of one aggregate are delivered in order."
     )
     payload: PayloadT
+
+
+MESSAGES_PATH = "/internal/v1/messages"
+"""Where every service receives the facts other services tell it."""
+
+PayloadModelT = TypeVar("PayloadModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class MessageType(Generic[PayloadModelT]):
+    """A kind of fact at one version of its payload's schema. A change a receiver of the
+    previous version could not read is a new `MessageType` with the next version, and
+    receivers accept both until no sender states the old one."""
+
+    name: str
+    version: int
+    payload: type[PayloadModelT]
+    aggregate_type: str
+    """What the fact is about; facts about one aggregate are applied in order."""
+
+    def envelope(
+        self, payload: PayloadModelT, *, source: str, aggregate_id: UUID
+    ) -> Envelope[PayloadModelT]:
+        return Envelope(
+            message_type=self.name,
+            version=self.version,
+            source=source,
+            aggregate_id=aggregate_id,
+            payload=payload,
+        )
+
+
+class Receipt(BaseModel):
+    """A receiver's answer to a delivered message."""
+
+    message_id: UUID
+    duplicate: bool = Field(
+        description="True if the message had been applied before; this delivery changed nothing."
+    )

@@ -39,7 +39,7 @@ def service_document(service: Service) -> dict[str, Any]:
 def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    tags: list[dict[str, Any]] = []
+    tags_by_name: dict[str, dict[str, Any]] = {}
     operation_ids: dict[str, str] = {}
     for name, document in documents.items():
         for path, item in document.get("paths", {}).items():
@@ -58,11 +58,18 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 raise MergeConflict(
                     f"schema {schema_name} differs between {name} and another service"
                 )
-        tags.extend({**tag, "x-service": name} for tag in document.get("tags", []))
+        for tag in document.get("tags", []):
+            seen = tags_by_name.get(tag["name"])
+            if seen is None:
+                tags_by_name[tag["name"]] = {**tag, "x-service": name}
+            elif {key: value for key, value in seen.items() if key != "x-service"} != tag:
+                raise MergeConflict(f"tag {tag['name']} differs between {name} and another service")
+            else:
+                seen.pop("x-service", None)  # a tag of every service, such as operations
     return {
         "openapi": next(iter(documents.values()))["openapi"],
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
-        "tags": tags,
+        "tags": list(tags_by_name.values()),
         "paths": paths,
         "components": {"schemas": dict(sorted(schemas.items()))},
     }

@@ -7,7 +7,7 @@ from handover_engagements.access import internal as access_internal
 from handover_engagements.access import router as access
 from handover_engagements.access.directory import LocalDirectory
 from handover_engagements.config import Settings
-from handover_engagements.db import MIGRATIONS
+from handover_engagements.db import MESSAGING, MIGRATIONS
 from handover_engagements.engagements import router as engagements
 from handover_engagements.organizations import router as organizations
 from handover_kit.app import ServiceSpec, create_service_app
@@ -26,6 +26,7 @@ SPEC = ServiceSpec(
         access_internal.router,
     ],
     directory=lambda db, _: LocalDirectory(db),
+    messaging=MESSAGING,
     tags=[
         {"name": "organizations", "description": "Clients and partners (providers)."},
         {"name": "engagements", "description": "Who builds what for whom, and in which phase."},

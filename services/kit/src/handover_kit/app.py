@@ -1,7 +1,7 @@
 """`create_service_app`: what every Handover service is made of, assembled in one place."""
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -13,18 +13,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from handover_kit.auth import Authenticator, RateLimiter
 from handover_kit.body_limit import BodySizeLimit
 from handover_kit.credentials import ServiceAuth
-from handover_kit.db import Database
+from handover_kit.db import ALL_TENANTS, Database
 from handover_kit.directory import DirectoryFactory, PrincipalDirectory
 from handover_kit.errors import install_problem_handlers
 from handover_kit.health import health_router
 from handover_kit.logging import AccessLogMiddleware
+from handover_kit.messaging import OPERATIONS_TAG, Handler, Messaging
 from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
 from handover_kit.migrations import Migrations
 from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
+from handover_kit.outbox import Outbox, Relay, RelayPolicy
 from handover_kit.request_id import add_request_id_middleware
 from handover_kit.settings import ServiceSettings
-from handover_kit.upstreams import Upstream, UpstreamMetrics
+from handover_kit.upstreams import Upstream, UpstreamMetrics, UpstreamPolicy
 
 IDENTITY_PROVIDER_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 IDENTITY_PROVIDER = "identity-provider"
@@ -41,7 +43,11 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     directory: DirectoryFactory
     """Where this service gets the principal directory from."""
+    messaging: Messaging
+    """Its outbox, delivered by a relay while the service runs, and its inbox."""
     tags: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+    handlers: Sequence[Handler[Any]] = ()
+    """The facts from other services that this one applies."""
 
 
 class State(TypedDict):
@@ -76,6 +82,7 @@ def create_service_app(
                     Upstream(
                         name,
                         url,
+                        policy=_upstream_policy(settings),
                         transport=transports.get(name),
                         auth=ServiceAuth(spec.name, signing_key, audience=name),
                         metrics=upstream_metrics,
@@ -93,6 +100,10 @@ def create_service_app(
             )
             await directory.try_refresh(within=2.0)  # serve from the first request if we can
             await stack.enter_async_context(_background(directory.run(), "directory-refresh"))
+            outbox = spec.messaging.outbox
+            relay = Relay(outbox, db.engine, clients, _relay_policy(settings))
+            await stack.enter_async_context(relay.running())
+            stack.callback(_watch_outbox(metrics, outbox, db))
             authenticator = Authenticator(
                 service=spec.name,
                 directory=directory,
@@ -106,7 +117,7 @@ def create_service_app(
         title=spec.title,
         description=spec.description,
         version=spec.version,
-        openapi_tags=[dict(tag) for tag in spec.tags],
+        openapi_tags=[dict(tag) for tag in (*spec.tags, OPERATIONS_TAG)],
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
@@ -116,7 +127,7 @@ def create_service_app(
     install_problem_handlers(app)
     app.include_router(health_router(spec.migrations.schema, spec.migrations.check()))
     app.include_router(metrics_router(metrics))
-    for router in spec.routers:
+    for router in (*spec.routers, *spec.messaging.routers(spec.name, spec.handlers)):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -144,6 +155,47 @@ async def _background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterat
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+
+
+def _upstream_policy(settings: ServiceSettings) -> UpstreamPolicy:
+    return UpstreamPolicy(
+        connect_timeout=settings.upstream_connect_timeout_seconds,
+        read_timeout=settings.upstream_read_timeout_seconds,
+        deadline=settings.upstream_deadline_seconds,
+    )
+
+
+def _relay_policy(settings: ServiceSettings) -> RelayPolicy:
+    return RelayPolicy(
+        poll_interval=settings.outbox_poll_seconds,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_initial=settings.outbox_backoff_initial_seconds,
+        backoff_max=settings.outbox_backoff_max_seconds,
+        send_timeout=settings.outbox_send_timeout_seconds,
+        lease=max(60.0, settings.outbox_send_timeout_seconds * 3),
+    )
+
+
+def _watch_outbox(metrics: Metrics, outbox: Outbox, db: Database) -> Callable[[], None]:
+    async def read() -> Mapping[str, float]:
+        async with db.session(ALL_TENANTS) as session:
+            readings = await outbox.readings(session)
+        return {
+            "handover_outbox_pending": readings.pending,
+            "handover_outbox_oldest_pending_seconds": readings.oldest_pending_seconds,
+            "handover_outbox_dead": readings.dead,
+        }
+
+    return metrics.add_gauges(
+        {
+            "handover_outbox_pending": "Facts not yet delivered, dead letters aside.",
+            "handover_outbox_oldest_pending_seconds": "Age of the oldest undelivered fact: "
+            "the relay's lag.",
+            "handover_outbox_dead": "Facts that stopped being retried; replay them by the "
+            "admin endpoint.",
+        },
+        read,
+    )
 
 
 async def _oidc_verifier(

@@ -62,7 +62,7 @@ from sqlalchemy.sql.elements import conv
 
 from handover_kit.db import dsn
 from handover_kit.pagination import PageRequest, next_cursor
-from handover_shared.messages import Envelope
+from handover_shared.messages import MESSAGES_PATH, Envelope, MessageType, PayloadModelT
 
 log = structlog.get_logger(__name__)
 
@@ -225,26 +225,28 @@ class Outbox:
         records = [OutboxRecord(**row._mapping) for row in rows]
         return records[: page.limit], next_cursor([r.id for r in records], page.limit)
 
-    async def replay(self, session: AsyncSession, id: UUID) -> bool:
+    async def replay(self, session: AsyncSession, id: UUID) -> OutboxRecord | None:
         """Queue a dead-lettered message again, with a fresh count of attempts; this also
-        unblocks the later messages of its aggregate. False if no dead message has that id."""
+        unblocks the later messages of its aggregate. None if no dead message has that id."""
         t = self.table
-        result = await session.execute(
-            update(t)
-            .where(t.c.id == id, t.c.dead_at.is_not(None))
-            .values(
-                dead_at=None,
-                attempts=0,
-                next_attempt_at=func.now(),
-                locked_until=None,
-                lease_token=None,
+        row = (
+            await session.execute(
+                update(t)
+                .where(t.c.id == id, t.c.dead_at.is_not(None))
+                .values(
+                    dead_at=None,
+                    attempts=0,
+                    next_attempt_at=func.now(),
+                    locked_until=None,
+                    lease_token=None,
+                )
+                .returning(*(t.c[name] for name in _RECORD_FIELDS))
             )
-            .returning(t.c.id)
-        )
-        if result.first() is None:
-            return False
+        ).first()
+        if row is None:
+            return None
         await self._notify(session)
-        return True
+        return OutboxRecord(**row._mapping)
 
     async def readings(self, session: AsyncSession) -> OutboxReadings:
         t = self.table
@@ -277,6 +279,29 @@ class Outbox:
     async def _notify(self, session: AsyncSession) -> None:
         # Notifications are sent at commit, and identical ones of a transaction are folded into one.
         await session.execute(select(func.pg_notify(self.channel, "")))
+
+
+class Publisher:
+    """How a service states facts: each goes into the outbox in the transaction of `session`,
+    so it is told if and only if the change that made it true commits."""
+
+    def __init__(self, outbox: Outbox, session: AsyncSession, *, source: str) -> None:
+        self.outbox = outbox
+        self.session = session
+        self.source = source
+
+    async def tell(
+        self,
+        destination: str,
+        kind: MessageType[PayloadModelT],
+        payload: PayloadModelT,
+        *,
+        aggregate_id: UUID,
+    ) -> Envelope[PayloadModelT]:
+        envelope = kind.envelope(payload, source=self.source, aggregate_id=aggregate_id)
+        message = OutboxMessage(envelope, kind.aggregate_type, destination, MESSAGES_PATH)
+        await self.outbox.enqueue(self.session, message)
+        return envelope
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,16 @@ class ServiceSettings(BaseSettings):
     directory_refresh_seconds: float = Field(default=5.0, gt=0)
     directory_max_staleness_seconds: float = Field(default=60.0, gt=0)
     directory_miss_refresh_seconds: float = Field(default=1.0, ge=0)
+    # Calls to other services: a gate answers 503 within the deadline, retries included.
+    upstream_connect_timeout_seconds: float = Field(default=1.0, gt=0)
+    upstream_read_timeout_seconds: float = Field(default=3.0, gt=0)
+    upstream_deadline_seconds: float = Field(default=5.0, gt=0)
+    # Facts told to other services: see handover_kit.outbox.RelayPolicy.
+    outbox_poll_seconds: float = Field(default=10.0, gt=0)
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_backoff_initial_seconds: float = Field(default=1.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    outbox_send_timeout_seconds: float = Field(default=10.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 from handover_kit.app import ServiceSpec, create_service_app
 from handover_kit.directory import remote_directory
 from handover_kpi.config import Settings
-from handover_kpi.db import MIGRATIONS
+from handover_kpi.db import MESSAGING, MIGRATIONS
+from handover_kpi.hiring.handlers import HANDLERS
 from handover_kpi.metrics.router import router as metrics_router
 
 SPEC = ServiceSpec(
@@ -18,6 +19,8 @@ SPEC = ServiceSpec(
     migrations=MIGRATIONS,
     routers=[metrics_router],
     directory=remote_directory("engagements"),
+    messaging=MESSAGING,
+    handlers=HANDLERS,
     tags=[
         {"name": "metrics", "description": "What can be measured: unit, aggregation, direction."},
     ],

@@ -9,3 +9,4 @@ class Settings(ServiceSettings):
     db_role: str = "talent"
     port: int = 8002
     engagements_url: str = "http://127.0.0.1:8001"
+    kpi_url: str = "http://127.0.0.1:8003"

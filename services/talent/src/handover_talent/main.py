@@ -5,9 +5,9 @@ from fastapi import FastAPI
 
 from handover_kit.app import ServiceSpec, create_service_app
 from handover_kit.directory import remote_directory
-from handover_talent.clients import engagements
+from handover_talent.clients import engagements, kpi
 from handover_talent.config import Settings
-from handover_talent.db import MIGRATIONS
+from handover_talent.db import MESSAGING, MIGRATIONS
 from handover_talent.requisitions.router import router as requisitions_router
 
 SPEC = ServiceSpec(
@@ -19,6 +19,7 @@ SPEC = ServiceSpec(
     migrations=MIGRATIONS,
     routers=[requisitions_router],
     directory=remote_directory(engagements.UPSTREAM),
+    messaging=MESSAGING,
     tags=[
         {"name": "requisitions", "description": "Roles an engagement needs filled, and how many."},
     ],
@@ -33,6 +34,6 @@ def create_app(
     return create_service_app(
         SPEC,
         settings,
-        upstreams={engagements.UPSTREAM: settings.engagements_url},
+        upstreams={engagements.UPSTREAM: settings.engagements_url, kpi.UPSTREAM: settings.kpi_url},
         transports=transports,
     )

@@ -10,6 +10,7 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
+from handover_talent.db import MESSAGING
 from handover_talent.requisitions.repository import RequisitionRepository
 from handover_talent.requisitions.schemas import (
     RequisitionCreate,
@@ -23,7 +24,9 @@ router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 
 
 def _service(session: Session, engagements: Engagements) -> RequisitionService:
-    return RequisitionService(RequisitionRepository(session), engagements)
+    return RequisitionService(
+        RequisitionRepository(session), engagements, MESSAGING.publisher(session, source="talent")
+    )
 
 
 Service = Annotated[RequisitionService, Depends(_service)]

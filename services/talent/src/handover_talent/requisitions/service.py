@@ -1,9 +1,12 @@
 from uuid import UUID
 
 from handover_kit.auth import Principal
+from handover_kit.outbox import Publisher
 from handover_kit.pagination import PageRequest
 from handover_shared.engagements import EngagementRead
 from handover_shared.problems import FieldError
+from handover_shared.talent import REQUISITION_OPENED, RequisitionOpened
+from handover_talent.clients import kpi
 from handover_talent.clients.engagements import EngagementsClient
 from handover_talent.errors import RequisitionNotFound, UnknownEngagement
 from handover_talent.requisitions.models import Requisition
@@ -12,9 +15,15 @@ from handover_talent.requisitions.schemas import RequisitionCreate, RequisitionS
 
 
 class RequisitionService:
-    def __init__(self, repository: RequisitionRepository, engagements: EngagementsClient) -> None:
+    def __init__(
+        self,
+        repository: RequisitionRepository,
+        engagements: EngagementsClient,
+        publisher: Publisher,
+    ) -> None:
         self.repository = repository
         self.engagements = engagements
+        self.publisher = publisher
 
     async def create(self, data: RequisitionCreate, principal: Principal) -> Requisition:
         # Asked before the first query: the session takes its connection lazily, so none is
@@ -30,7 +39,7 @@ class RequisitionService:
                     )
                 ],
             )
-        return await self.repository.add(
+        requisition = await self.repository.add(
             Requisition(
                 **data.model_dump(),
                 client_id=engagement.client_id,
@@ -38,6 +47,21 @@ class RequisitionService:
                 status=RequisitionStatus.DRAFT,
             )
         )
+        await self.publisher.tell(
+            kpi.UPSTREAM,
+            REQUISITION_OPENED,
+            RequisitionOpened(
+                requisition_id=requisition.id,
+                engagement_id=requisition.engagement_id,
+                client_id=requisition.client_id,
+                partner_id=requisition.partner_id,
+                title=requisition.title,
+                headcount=requisition.headcount,
+                opened_at=requisition.created_at,
+            ),
+            aggregate_id=requisition.id,
+        )
+        return requisition
 
     async def get(self, requisition_id: UUID) -> Requisition:
         requisition = await self.repository.get(requisition_id)
