@@ -4,6 +4,7 @@ administrator sees of the facts that could not be delivered."""
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +17,7 @@ from handover_kit.credentials import ServiceAuth
 from handover_kit.db import ALL_TENANTS, Database, dsn
 from handover_kit.outbox import OutboxMessage
 from handover_kpi.config import Settings as KpiSettings
+from handover_kpi.db import MESSAGING as KPI_MESSAGING
 from handover_shared.messages import MESSAGES_PATH, Envelope
 from handover_shared.talent import REQUISITION_OPENED, RequisitionOpened
 from handover_talent.config import Settings as TalentSettings
@@ -243,3 +245,36 @@ async def test_dead_letters_are_for_platform_administrators_only(services: Servi
     assert (await tenant.talent.get("/v1/admin/talent/dead-letters")).status_code == 403
     replay = await tenant.talent.post(f"/v1/admin/talent/dead-letters/{uuid4()}/replay")
     assert replay.status_code == 403
+
+
+async def test_tidying_forgets_only_what_is_past_its_retention(
+    services: Services, database_url: URL
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    old = await _open_requisition(services, engagement)
+    recent = await _open_requisition(services, engagement)
+    await builders.facts_delivered(services.talent)
+    admin = await asyncpg.connect(dsn(database_url))
+    try:
+        old_message = await admin.fetchval(
+            "UPDATE talent.outbox SET delivered_at = now() - interval '8 days'"
+            " WHERE aggregate_id = $1 RETURNING message_id",
+            UUID(old["id"]),
+        )
+        await admin.execute(
+            "UPDATE kpi.inbox SET received_at = now() - interval '31 days' WHERE message_id = $1",
+            old_message,
+        )
+    finally:
+        await admin.close()
+    for settings, messaging in ((TalentSettings, TALENT_MESSAGING), (KpiSettings, KPI_MESSAGING)):
+        db = Database(settings.with_database(as_service(database_url)), "tests")
+        try:
+            await messaging.tidy(db, delivered_for=timedelta(days=7), received_for=timedelta(30))
+        finally:
+            await db.dispose()
+    told = await _fetch(database_url, "SELECT aggregate_id::text FROM talent.outbox")
+    assert [row[0] for row in told] == [recent["id"]]
+    received = await _fetch(database_url, "SELECT message_id FROM kpi.inbox")
+    assert old_message not in [row[0] for row in received]
+    assert len(received) == 1

@@ -13,6 +13,7 @@ from handover_kit.credentials import (
     private_key_from_seed,
     public_key_text,
 )
+from handover_kit.outbox import LISTENER_CONNECTIONS
 from handover_kit.settings import Environment
 
 from .support import (
@@ -328,7 +329,7 @@ def test_database_connections_at_full_scale_fit_postgres_default_limit(
             if h["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
         ]
         total += hpa["spec"]["maxReplicas"] * (
-            settings.db_pool_size + settings.db_pool_max_overflow
+            settings.db_pool_size + settings.db_pool_max_overflow + LISTENER_CONNECTIONS
         )
     assert 0 < total <= POSTGRES_CONNECTIONS_FOR_SERVICES
 

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypedDict
 
 import httpx
@@ -104,6 +105,12 @@ def create_service_app(
             relay = Relay(outbox, db.engine, clients, _relay_policy(settings))
             await stack.enter_async_context(relay.running())
             stack.callback(_watch_outbox(metrics, outbox, db))
+            tidying = spec.messaging.keep_tidy(
+                db,
+                delivered_for=timedelta(days=settings.outbox_retention_days),
+                received_for=timedelta(days=settings.inbox_retention_days),
+            )
+            await stack.enter_async_context(_background(tidying, "messaging-tidy"))
             authenticator = Authenticator(
                 service=spec.name,
                 directory=directory,

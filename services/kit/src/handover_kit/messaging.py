@@ -6,20 +6,22 @@ tables), states facts with `publisher(session)`, and lists in its `ServiceSpec` 
 of the facts it applies. `create_service_app` does the rest.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Annotated, Any, Generic
 from uuid import UUID
 
+import structlog
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.auth import CurrentPrincipal, ServiceCaller, require
-from handover_kit.db import Session
+from handover_kit.db import ALL_TENANTS, Database, Session
 from handover_kit.errors import (
     Forbidden,
     NotFound,
@@ -39,6 +41,10 @@ from handover_shared.messages import (
 )
 from handover_shared.pagination import Page
 from handover_shared.problems import FieldError
+
+log = structlog.get_logger(__name__)
+
+TIDY_EVERY_SECONDS = 3600.0
 
 OPERATIONS_TAG = {
     "name": "operations",
@@ -63,6 +69,26 @@ class Messaging:
 
     def publisher(self, session: AsyncSession, *, source: str) -> Publisher:
         return Publisher(self.outbox, session, source=source)
+
+    async def tidy(
+        self, db: Database, *, delivered_for: timedelta, received_for: timedelta
+    ) -> None:
+        """Forget facts delivered, and ids of facts received, longer ago than their retention."""
+        async with db.session(ALL_TENANTS) as session, session.begin():
+            delivered = await self.outbox.purge_delivered(session, delivered_for)
+            received = await self.inbox.purge(session, received_for)
+        log.info("messaging_tidied", delivered_purged=delivered, received_purged=received)
+
+    async def keep_tidy(
+        self, db: Database, *, delivered_for: timedelta, received_for: timedelta
+    ) -> None:
+        """`tidy` every hour, until cancelled. Replicas that run it at once only repeat it."""
+        while True:
+            try:
+                await self.tidy(db, delivered_for=delivered_for, received_for=received_for)
+            except Exception:  # the database may be away; the next round catches up
+                log.warning("messaging_tidy_failed", exc_info=True)
+            await asyncio.sleep(TIDY_EVERY_SECONDS)
 
     def routers(self, service: str, handlers: Sequence[Handler[Any]]) -> list[APIRouter]:
         return [

@@ -71,6 +71,9 @@ TABLE_NAME = "outbox"
 # 4xx answers that say "not now" rather than "never".
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 409, 425, 429})
 
+# A relay holds one connection outside the pool, to LISTEN; count it in connection budgets.
+LISTENER_CONNECTIONS = 1
+
 _MAX_ERROR_LENGTH = 2000
 _MIN_WAIT_SECONDS = 0.05
 

@@ -87,6 +87,10 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_initial_seconds: float = Field(default=1.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
     outbox_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long delivered facts, and the ids of received ones, are kept. A received id must be
+    # kept longer than any sender may still redeliver it, dead-letter replays included.
+    outbox_retention_days: float = Field(default=7.0, gt=0)
+    inbox_retention_days: float = Field(default=30.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int
