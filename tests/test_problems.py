@@ -1,15 +1,18 @@
 """Every error kind leaves a service as an RFC 9457 problem document."""
 
+import socket
 from dataclasses import replace
 
 import httpx
 from asgi_lifespan import LifespanManager
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from handover_engagements.config import Settings
 from handover_engagements.main import SPEC
 from handover_kit.app import create_service_app
+from handover_kit.db import database, dsn
 from tests import builders
 from tests.conftest import Services, as_service
 
@@ -99,3 +102,29 @@ async def test_unexpected_exception_is_a_500_problem_that_leaks_nothing(database
     assert "RuntimeError" not in response.text
     assert body["detail"]
     assert response.headers["x-request-id"] == "trace-500"
+
+
+async def test_an_unreachable_database_is_a_503_problem_naming_it_not_a_500(
+    database_url: URL,
+) -> None:
+    needs_database = APIRouter()
+
+    @needs_database.get("/v1/needs-database")
+    async def query(request: Request) -> None:
+        await database(request).scalar(text("SELECT 1"))
+
+    spec = replace(SPEC, routers=[*SPEC.routers, needs_database])
+    # A port nothing listens on: the connection is refused, as while PostgreSQL restarts.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    away = database_url.set(host="127.0.0.1", port=port, username=None, password=None)
+    app = create_service_app(spec, Settings.with_database(dsn(away)))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
+            response = await client.get("/v1/needs-database", headers={"X-Request-ID": "db-away"})
+    body = assert_problem(response, 503)
+    assert body["dependency"] == "database"
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["x-request-id"] == "db-away"

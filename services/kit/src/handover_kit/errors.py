@@ -10,11 +10,14 @@ input) and unexpected exceptions are translated by the handlers installed by
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import structlog
 from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -183,7 +186,41 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(problem)
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached, or went away mid-request, rather
+    than that this request was wrong: a restart or failover, which retrying later survives."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            OSError  # refused, reset, no socket, connect timeout
+            | PoolTimeout
+            | asyncpg.PostgresConnectionError
+            | asyncpg.OperatorInterventionError  # shutting down, not yet accepting
+            | asyncpg.ConnectionDoesNotExistError,
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # This handler runs outside the request-id middleware, which cannot add the header here.
+    request_id = correlation_id.get()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+    if database_unreachable(exc):
+        log.warning("database_unreachable", path=request.url.path, error=repr(exc))
+        unavailable = DependencyUnavailable(
+            "The database is unreachable; try again shortly.", dependency="database"
+        )
+        return problem_response(
+            unavailable.problem(request.url.path),
+            headers={**headers, **(unavailable.headers or {})},
+        )
     log.exception("unhandled_exception", path=request.url.path, method=request.method)
     problem = Problem(
         title="Internal Server Error",
@@ -191,11 +228,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         detail="The server failed to answer this request. Quote the request id when reporting it.",
         instance=request.url.path,
     )
-    # This handler runs outside the request-id middleware, which cannot add the header here.
-    request_id = correlation_id.get()
-    return problem_response(
-        problem, headers={REQUEST_ID_HEADER: request_id} if request_id else None
-    )
+    return problem_response(problem, headers=headers or None)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
