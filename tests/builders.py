@@ -69,9 +69,9 @@ async def gauge(client: httpx.AsyncClient, name: str) -> float | None:
     return None
 
 
-async def facts_delivered(client: httpx.AsyncClient, timeout: float = 10.0) -> None:
+async def facts_delivered(client: httpx.AsyncClient, within: float = 10.0) -> None:
     """Wait until the service's relay has delivered every fact it has to tell."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while await gauge(client, "handover_outbox_pending") != 0:
         assert time.monotonic() < deadline, "facts still undelivered"
         await asyncio.sleep(0.05)

@@ -24,6 +24,7 @@ from handover_talent.config import Settings as TalentSettings
 from handover_talent.db import MESSAGING as TALENT_MESSAGING
 from tests import builders
 from tests.conftest import Services, as_service
+from tests.sql import fetch
 
 
 async def _open_requisition(services: Services, engagement: dict[str, Any]) -> dict[str, Any]:
@@ -35,14 +36,6 @@ async def _open_requisition(services: Services, engagement: dict[str, Any]) -> d
     return dict(response.json())
 
 
-async def _fetch(url: URL, query: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(dsn(url))
-    try:
-        return list(await connection.fetch(query, *args))
-    finally:
-        await connection.close()
-
-
 async def test_an_opened_requisition_reaches_kpi_once_with_its_engagements_parties(
     services: Services, database_url: URL
 ) -> None:
@@ -50,7 +43,7 @@ async def test_an_opened_requisition_reaches_kpi_once_with_its_engagements_parti
     requisition = await _open_requisition(services, engagement)
     await builders.facts_delivered(services.talent)
 
-    rows = await _fetch(database_url, "SELECT * FROM kpi.opened_requisitions")
+    rows = await fetch(database_url, "SELECT * FROM kpi.opened_requisitions")
     assert [dict(row) for row in rows] == [
         {
             "requisition_id": UUID(requisition["id"]),
@@ -64,12 +57,12 @@ async def test_an_opened_requisition_reaches_kpi_once_with_its_engagements_parti
         }
     ]
     assert rows[0]["opened_at"].isoformat() == requisition["created_at"].replace("Z", "+00:00")
-    told = await _fetch(
+    told = await fetch(
         database_url,
         "SELECT message_id, delivered_at FROM talent.outbox WHERE aggregate_id = $1",
         UUID(requisition["id"]),
     )
-    received = await _fetch(database_url, "SELECT message_id, source FROM kpi.inbox")
+    received = await fetch(database_url, "SELECT message_id, source FROM kpi.inbox")
     assert len(told) == 1
     assert told[0]["delivered_at"] is not None
     assert [(r["message_id"], r["source"]) for r in received] == [(told[0]["message_id"], "talent")]
@@ -82,7 +75,7 @@ async def test_a_requisition_refused_at_the_gate_tells_nothing(
         "/v1/requisitions", json={"engagement_id": str(uuid4()), "title": "Ghost", "headcount": 1}
     )
     assert response.status_code == 422
-    assert await _fetch(database_url, "SELECT 1 FROM talent.outbox") == []
+    assert await fetch(database_url, "SELECT 1 FROM talent.outbox") == []
 
 
 # The receiving endpoint, called as talent would call it.
@@ -121,7 +114,7 @@ async def test_a_redelivered_fact_is_acknowledged_and_applied_once(
     answers = [await as_talent.post(MESSAGES_PATH, json=fact) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json()["duplicate"] for a in answers] == [False, True, True]
-    rows = await _fetch(database_url, "SELECT requisition_id::text FROM kpi.opened_requisitions")
+    rows = await fetch(database_url, "SELECT requisition_id::text FROM kpi.opened_requisitions")
     assert [row[0] for row in rows] == [fact["payload"]["requisition_id"]]
 
 
@@ -131,7 +124,7 @@ async def test_concurrent_deliveries_of_one_fact_apply_it_once(
     fact = _opened()
     answers = await asyncio.gather(*(as_talent.post(MESSAGES_PATH, json=fact) for _ in range(8)))
     assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 7
-    assert len(await _fetch(database_url, "SELECT 1 FROM kpi.opened_requisitions")) == 1
+    assert len(await fetch(database_url, "SELECT 1 FROM kpi.opened_requisitions")) == 1
 
 
 async def test_a_fact_of_an_unknown_type_or_version_is_refused_and_not_recorded(
@@ -147,7 +140,7 @@ async def test_a_fact_of_an_unknown_type_or_version_is_refused_and_not_recorded(
             change.get("message_type", REQUISITION_OPENED.name),
             change.get("version", 1),
         )
-    assert await _fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
+    assert await fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
 
 
 async def test_a_payload_that_does_not_fit_its_type_is_refused_naming_the_field(
@@ -156,7 +149,7 @@ async def test_a_payload_that_does_not_fit_its_type_is_refused_naming_the_field(
     response = await as_talent.post(MESSAGES_PATH, json=_opened(headcount=0))
     assert response.status_code == 422
     assert [e["loc"] for e in response.json()["errors"]] == [["body", "payload", "headcount"]]
-    assert await _fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
+    assert await fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
 
 
 async def test_only_a_service_may_deliver_and_only_its_own_facts(
@@ -174,7 +167,7 @@ async def test_only_a_service_may_deliver_and_only_its_own_facts(
         response = await engagements.post(MESSAGES_PATH, json=fact)
     assert response.status_code == 403
     assert response.json()["detail"] == "A service tells only its own facts."
-    assert await _fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
+    assert await fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
 
 
 # Dead letters: a fact kpi cannot read stops being retried, and an administrator sees it.
@@ -273,8 +266,8 @@ async def test_tidying_forgets_only_what_is_past_its_retention(
             await messaging.tidy(db, delivered_for=timedelta(days=7), received_for=timedelta(30))
         finally:
             await db.dispose()
-    told = await _fetch(database_url, "SELECT aggregate_id::text FROM talent.outbox")
+    told = await fetch(database_url, "SELECT aggregate_id::text FROM talent.outbox")
     assert [row[0] for row in told] == [recent["id"]]
-    received = await _fetch(database_url, "SELECT message_id FROM kpi.inbox")
+    received = await fetch(database_url, "SELECT message_id FROM kpi.inbox")
     assert old_message not in [row[0] for row in received]
     assert len(received) == 1

@@ -467,6 +467,35 @@ async def test_a_lease_left_on_the_last_attempt_ends_dead_lettered(
     assert "stopped while sending" in (await rows(engine))[sent].last_error
 
 
+async def test_outcomes_the_database_could_not_take_are_recorded_when_it_is_back(
+    engine: AsyncEngine, receiver: Receiver
+):
+    """The database went away between sending and recording: the delivery is not repeated
+    when the lease runs out; the kept outcome is recorded on the next cycle."""
+    [sent] = await enqueue(engine, message(uuid4()))
+    async with receiver.client() as client:
+        relay = Relay(OUTBOX, engine, {"receiver": client}, FAST)
+        record = relay._record
+        calls = 0
+
+        async def database_away_once(outcomes: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionRefusedError("the database is restarting")
+            await record(outcomes)
+
+        relay._record = database_away_once  # type: ignore[method-assign]
+        with pytest.raises(ConnectionRefusedError):
+            await relay.run_once()
+        assert (await rows(engine))[sent].delivered_at is None
+        assert await relay.run_once() == 0  # records what it kept; nothing left to claim
+    row = (await rows(engine))[sent]
+    assert row.delivered_at is not None
+    assert (row.attempts, row.locked_until) == (1, None)
+    assert receiver.hits[sent] == 1
+
+
 async def test_a_relay_cancelled_mid_send_gives_its_lease_back(
     engine: AsyncEngine, receiver: Receiver
 ):

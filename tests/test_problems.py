@@ -124,7 +124,13 @@ async def test_an_unreachable_database_is_a_503_problem_naming_it_not_a_500(
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
             response = await client.get("/v1/needs-database", headers={"X-Request-ID": "db-away"})
+            metrics = (await client.get("/metrics")).text
     body = assert_problem(response, 503)
+    # Counted as the 503 it is, so dashboards tell an outage from a bug.
+    assert (
+        'handover_http_requests_total{method="GET",route="/v1/needs-database",status="503"} 1.0'
+        in metrics
+    )
     assert body["dependency"] == "database"
     assert response.headers["retry-after"] == "5"
     assert response.headers["x-request-id"] == "db-away"

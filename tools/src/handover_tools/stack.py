@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -67,16 +67,50 @@ def _wait_until_ok(url: str, timeout: float, process: subprocess.Popen[bytes]) -
         time.sleep(0.1)
 
 
-class Stack:
-    """Starts the services and the gateway as processes; stops them all on exit."""
+def _terminate(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM, wait, then SIGKILL what is left."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            # A paused process acts on SIGTERM only once it is continued.
+            process.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
-    def __init__(self, server: Server, work_dir: Path, ports: Ports | None = None) -> None:
+
+def _service(name: str) -> Service:
+    return next(service for service in SERVICES if service.name == name)
+
+
+class Stack:
+    """Starts the services and the gateway as processes; stops them all on exit.
+
+    `env` is added to every service's environment; `database` is the one the services share.
+    Between start and stop, a service can be stopped, killed, paused and started again, to see
+    how the others cope."""
+
+    def __init__(
+        self,
+        server: Server,
+        work_dir: Path,
+        ports: Ports | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        database: str = DATABASE_NAME,
+    ) -> None:
         self.server = server
         self.work_dir = work_dir
         self.ports = ports or Ports.from_gateway(8000)
+        self.env = dict(env or {})
+        self.database = database
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.admin_key = ""
-        self._exit = ExitStack()
 
     @property
     def gateway_url(self) -> str:
@@ -88,18 +122,21 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.work_dir / "logs" / f"{name}.log"
 
-    def start(self, *, migrate_first: bool = True) -> "Stack":
-        database_url = asyncio.run(ensure_database(self.server, DATABASE_NAME))
+    def start(self, *, migrate_first: bool = True, gateway: bool = True) -> "Stack":
+        database_url = asyncio.run(ensure_database(self.server, self.database))
         if migrate_first:
             migrate_all(database_url)
         self.admin_key = self._admin_key(database_url)
-        for service in SERVICES:
-            self._start_service(service, database_url)
-        for service in SERVICES:
-            _wait_until_ok(
-                f"{self.service_url(service.name)}/readyz", 30, self.processes[service.name]
-            )
-        self.start_gateway()
+        try:
+            for service in SERVICES:
+                self._spawn_service(service)
+            for service in SERVICES:
+                self._wait_until_ready(service.name)
+            if gateway:
+                self.start_gateway()
+        except BaseException:
+            self.stop()  # `with Stack(...)` does not reach __exit__ when starting fails
+            raise
         return self
 
     def _admin_key(self, database_url: URL) -> str:
@@ -116,24 +153,53 @@ class Stack:
         path.write_text(key + "\n")
         return key
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
         self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
-        log = self._exit.enter_context(self.log_path(name).open("ab"))
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands
-            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
+        # The child holds the log open; a restart appends to it.
+        with self.log_path(name).open("ab") as log:
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands
+                command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+            )
 
-    def _start_service(self, service: Service, database_url: URL) -> None:
+    def _spawn_service(self, service: Service, env: Mapping[str, str] | None = None) -> None:
         prefix = service.env_prefix
-        env = {
+        database_url = self.server.database_url(self.database)
+        service_env = {
             # The service connects as its own role: it gets the server, not our credentials.
             "DATABASE_URL": dsn(database_url.set(username=None, password=None)),
             f"{prefix}PORT": str(self.ports.services[service.name]),
             f"{prefix}HOST": "127.0.0.1",
         }
-        if service.name != "engagements":
-            env[f"{prefix}ENGAGEMENTS_URL"] = self.service_url("engagements")
-        self._spawn(service.name, [sys.executable, "-m", f"handover_{service.name}", "serve"], env)
+        for callee in SERVICES:
+            if callee != service and f"{callee.name}_url" in service.settings.model_fields:
+                service_env[f"{prefix}{callee.name.upper()}_URL"] = self.service_url(callee.name)
+        command = [sys.executable, "-m", f"handover_{service.name}", "serve"]
+        self._spawn(service.name, command, {**service_env, **self.env, **(env or {})})
+
+    def _wait_until_ready(self, name: str) -> None:
+        _wait_until_ok(f"{self.service_url(name)}/readyz", 30, self.processes[name])
+
+    def start_service(self, name: str, *, env: Mapping[str, str] | None = None) -> None:
+        """Start a stopped service again, `env` over the stack's, and wait until it is ready."""
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self._spawn_service(_service(name), env)
+        self._wait_until_ready(name)
+
+    def stop_service(self, name: str) -> None:
+        _terminate([self.processes[name]])
+
+    def kill_service(self, name: str) -> None:
+        process = self.processes[name]
+        process.kill()
+        process.wait()
+
+    def pause_service(self, name: str) -> None:
+        """Freeze the process: it holds its connections but answers nothing, as a hung one."""
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume_service(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGCONT)
 
     def start_gateway(self) -> None:
         """Caddy with the repository's Caddyfile, serving a freshly merged OpenAPI document."""
@@ -163,18 +229,8 @@ class Stack:
 
     def stop(self) -> None:
         """SIGTERM everything, wait, then SIGKILL what is left: no process outlives the stack."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(self.processes.values())
         self.processes.clear()
-        self._exit.close()
 
     def __enter__(self) -> "Stack":
         return self.start()

@@ -169,6 +169,8 @@ def _upstream_policy(settings: ServiceSettings) -> UpstreamPolicy:
         connect_timeout=settings.upstream_connect_timeout_seconds,
         read_timeout=settings.upstream_read_timeout_seconds,
         deadline=settings.upstream_deadline_seconds,
+        failure_threshold=settings.upstream_failure_threshold,
+        cool_down=settings.upstream_cool_down_seconds,
     )
 
 

@@ -186,6 +186,16 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(problem)
 
 
+# What a lost or refused database connection surfaces as, wrapped by SQLAlchemy or not.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeout,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database could not be reached, or went away mid-request, rather
     than that this request was wrong: a restart or failover, which retrying later survives."""
@@ -208,19 +218,20 @@ def database_unreachable(exc: BaseException) -> bool:
     return False
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # This handler runs outside the request-id middleware, which cannot add the header here.
-    request_id = correlation_id.get()
-    headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
-    if database_unreachable(exc):
-        log.warning("database_unreachable", path=request.url.path, error=repr(exc))
-        unavailable = DependencyUnavailable(
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    # Here, inside the middleware stack, a 503 is logged and counted as the 503 it is.
+    if not database_unreachable(exc):
+        raise exc  # a real bug: the 500 handler takes it
+    log.warning("database_unreachable", path=request.url.path, error=repr(exc))
+    return await _on_problem_error(
+        request,
+        DependencyUnavailable(
             "The database is unreachable; try again shortly.", dependency="database"
-        )
-        return problem_response(
-            unavailable.problem(request.url.path),
-            headers={**headers, **(unavailable.headers or {})},
-        )
+        ),
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_exception", path=request.url.path, method=request.method)
     problem = Problem(
         title="Internal Server Error",
@@ -228,11 +239,17 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         detail="The server failed to answer this request. Quote the request id when reporting it.",
         instance=request.url.path,
     )
-    return problem_response(problem, headers=headers or None)
+    # This handler runs outside the request-id middleware, which cannot add the header here.
+    request_id = correlation_id.get()
+    return problem_response(
+        problem, headers={REQUEST_ID_HEADER: request_id} if request_id else None
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    for error in _DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

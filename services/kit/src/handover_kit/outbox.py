@@ -384,6 +384,8 @@ class Relay:
         self.clients = dict(clients)
         self.policy = policy or RelayPolicy()
         self._wake = asyncio.Event()
+        # Outcomes the database was not there to take; recorded first thing next cycle.
+        self._unrecorded: list[_Outcome] = []
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -424,7 +426,12 @@ class Relay:
     async def run_once(self) -> int:
         """Claim one batch of due messages, send them, and record how each went; how many were
         claimed. Cancelled mid-send, it gives the batch's leases back so another relay can send
-        the messages at once rather than after the lease."""
+        the messages at once rather than after the lease. If the outcomes cannot be recorded
+        (the database went away meanwhile), they are kept and recorded once it is back, so a
+        delivered message is not sent again when its lease runs out."""
+        if self._unrecorded:
+            await self._record(self._unrecorded)
+            self._unrecorded = []
         claims = await self._claim()
         if not claims:
             return 0
@@ -433,7 +440,11 @@ class Relay:
         except asyncio.CancelledError:
             await self._release(claims)
             raise
-        await self._record(outcomes)
+        try:
+            await self._record(outcomes)
+        except Exception:
+            self._unrecorded = outcomes
+            raise
         return len(claims)
 
     async def _claim(self) -> list[_Claim]:

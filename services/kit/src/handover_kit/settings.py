@@ -81,6 +81,8 @@ class ServiceSettings(BaseSettings):
     upstream_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     upstream_read_timeout_seconds: float = Field(default=3.0, gt=0)
     upstream_deadline_seconds: float = Field(default=5.0, gt=0)
+    upstream_failure_threshold: int = Field(default=5, ge=1)
+    upstream_cool_down_seconds: float = Field(default=10.0, gt=0)
     # Facts told to other services: see handover_kit.outbox.RelayPolicy.
     outbox_poll_seconds: float = Field(default=10.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
