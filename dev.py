@@ -11,6 +11,7 @@ calls only re-sync. Arguments after the command are passed on.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 UV_REQUIREMENT = "uv>=0.13,<0.14"  # keep in step with the dev group in pyproject.toml
+TYPESCRIPT_CHECK = ROOT / "clients" / "typescript"
 
 
 def sh(*command: str | Path) -> None:
@@ -35,6 +37,18 @@ def bootstrap() -> None:
     if not (BIN / "uv").exists():
         sh(BIN / "python", "-m", "pip", "install", "--quiet", UV_REQUIREMENT)
     sh(BIN / "uv", "sync", "--frozen", "--all-packages", "--quiet")
+
+
+def bootstrap_node() -> None:
+    """The locked npm packages of the TypeScript client check; installed again only when the
+    lock file is newer than what npm last installed."""
+    installed = TYPESCRIPT_CHECK / "node_modules" / ".package-lock.json"
+    lock = TYPESCRIPT_CHECK / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    if shutil.which("npm") is None:
+        sys.exit("The tests need Node.js 20 or newer with npm, for the TypeScript client check.")
+    sh("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", TYPESCRIPT_CHECK)
 
 
 def main() -> None:
@@ -53,6 +67,7 @@ def main() -> None:
         sys.exit(f"unknown command {command!r}; see `python3 dev.py --help`")
     bootstrap()
     if command == "test":
+        bootstrap_node()
         sh(BIN / "ruff", "check")
         sh(BIN / "ruff", "format", "--check")
         sh(BIN / "mypy")

@@ -1,0 +1,1 @@
+"""A typed client of the Handover API, and the `handover` command line built on it."""
