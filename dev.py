@@ -51,6 +51,24 @@ def bootstrap_node() -> None:
     sh("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", TYPESCRIPT_CHECK)
 
 
+def bootstrap_browser() -> None:
+    """Chromium, for the test that renders the docs page in a real browser. Installed with
+    apt-get where that is how this machine gets packages (CI); elsewhere that test skips."""
+    if any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")):
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print("No Chromium: the docs page browser test will be skipped.", flush=True)
+        return
+    print("Installing Chromium ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+    ):
+        if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode:
+            sys.exit(f"`{' '.join(command)}` failed")
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"}:
         print(__doc__)
@@ -68,6 +86,7 @@ def main() -> None:
     bootstrap()
     if command == "test":
         bootstrap_node()
+        bootstrap_browser()
         sh(BIN / "ruff", "check")
         sh(BIN / "ruff", "format", "--check")
         sh(BIN / "mypy")
