@@ -2,11 +2,13 @@
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.identity import ISSUER
 
@@ -75,3 +77,49 @@ async def facts_delivered(client: httpx.AsyncClient, within: float = 10.0) -> No
     while await gauge(client, "handover_outbox_pending") != 0:
         assert time.monotonic() < deadline, "facts still undelivered"
         await asyncio.sleep(0.05)
+
+
+# The gateway's routes (deploy/gateway/Caddyfile) that lead elsewhere than engagements.
+GATEWAY_ROUTES = {
+    "/v1/requisitions": "talent",
+    "/v1/admin/talent/": "talent",
+    "/v1/metrics": "kpi",
+    "/v1/admin/kpi/": "kpi",
+}
+
+
+def gateway(apps: Mapping[str, ASGIApp]) -> httpx.ASGITransport:
+    """The services behind one origin, routed by path as the Caddy gateway routes them."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        owner = next(
+            (service for prefix, service in GATEWAY_ROUTES.items() if path.startswith(prefix)),
+            "engagements",
+        )
+        await apps[owner](scope, receive, send)
+
+    return httpx.ASGITransport(app=route)
+
+
+class BlockingTransport(httpx.BaseTransport):
+    """A sync transport onto an async one that runs on `loop`: blocking code, run in another
+    thread (`asyncio.to_thread`), reaches the in-process services on the test's event loop."""
+
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._transport = transport
+        self._loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def forward() -> httpx.Response:
+            response = await self._transport.handle_async_request(
+                httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            )
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            return httpx.Response(response.status_code, headers=response.headers, content=raw)
+
+        return asyncio.run_coroutine_threadsafe(forward(), self._loop).result(timeout=60)
