@@ -4,6 +4,8 @@
     python3 dev.py up         run the whole system (PostgreSQL, migrations, services, gateway,
                               demo data)
     python3 dev.py test       run the whole test suite, with lint and type checks
+    python3 dev.py bench      benchmarks against a baseline, `--quick` for a smoke run
+                              (bench/README.md)
     python3 dev.py lint | typecheck | format | openapi
 
 The first call creates .venv and installs the locked dependencies with uv; later
@@ -80,6 +82,7 @@ def main() -> None:
         "lint": [BIN / "ruff", "check", *args],
         "format": [BIN / "ruff", "format", *args],
         "typecheck": [BIN / "mypy", *args],
+        "bench": [BIN / "python", "-m", "bench", *args],
     }
     if command not in {*tools, "test"}:
         sys.exit(f"unknown command {command!r}; see `python3 dev.py --help`")

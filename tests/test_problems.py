@@ -13,6 +13,7 @@ from handover_engagements.config import Settings
 from handover_engagements.main import SPEC
 from handover_kit.app import create_service_app
 from handover_kit.db import database, dsn
+from handover_kit.pagination import encode_cursor
 from tests import builders
 from tests.conftest import Services, as_service
 
@@ -63,9 +64,42 @@ async def test_malformed_json_is_a_422_problem(services: Services) -> None:
     assert_problem(response, 422)
 
 
+async def test_a_body_that_is_not_utf8_is_a_422_problem_like_malformed_json(
+    services: Services,
+) -> None:
+    response = await services.engagements.post(
+        "/v1/organizations",
+        content=b'{"name": "\xff"}',
+        headers={"content-type": "application/json"},
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"] == [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
+
+
 async def test_invalid_query_parameter_is_a_422_problem(services: Services) -> None:
     assert_problem(await services.kpi.get("/v1/metrics", params={"limit": 0}), 422)
     assert_problem(await services.kpi.get("/v1/metrics", params={"cursor": "%%%"}), 422)
+
+
+async def test_a_cursor_the_api_did_not_issue_is_a_422_problem_whatever_it_decodes_to(
+    services: Services,
+) -> None:
+    nul = encode_cursor("\x00")
+    not_an_id = encode_cursor("engagement")
+    body = assert_problem(await services.kpi.get("/v1/metrics", params={"cursor": nul}), 422)
+    assert body["type"] == "/problems/invalid-cursor"
+    response = await services.engagements.get("/v1/engagements", params={"cursor": not_an_id})
+    assert assert_problem(response, 422)["type"] == "/problems/invalid-cursor"
+
+
+async def test_text_with_a_nul_is_a_422_problem_not_a_database_failure(
+    services: Services,
+) -> None:
+    response = await services.engagements.post(
+        "/v1/organizations", json=builders.organization(name="Acme\x00Health")
+    )
+    body = assert_problem(response, 422)
+    assert [error["loc"] for error in body["errors"]] == [["body", "name"]]  # type: ignore[attr-defined]
 
 
 async def test_conflict_is_a_409_problem(services: Services) -> None:

@@ -6,11 +6,13 @@ import sys
 import threading
 from pathlib import Path
 
-from handover_tools import demo, openapi
+from handover_tools import compatibility, demo, openapi
 from handover_tools.postgres import from_environment_or_embedded
 from handover_tools.stack import REPO_ROOT, Ports, Stack
 
 COMMITTED_OPENAPI = REPO_ROOT / "deploy" / "gateway" / "site" / "openapi.json"
+CONTRACTS = REPO_ROOT / "clients" / "contract"
+"""The contract of each released API version, as `openapi-<version>.json`."""
 
 
 def say(message: str) -> None:
@@ -57,18 +59,39 @@ def main(argv: list[str] | None = None) -> None:
         help="the gateway's port; the services take the next three",
     )
     spec = commands.add_parser("openapi", help="write the merged OpenAPI document")
-    spec.add_argument("--check", action="store_true", help="fail if the committed one is stale")
+    spec.add_argument(
+        "--check",
+        action="store_true",
+        help="fail if the committed one is stale or breaks the snapshot of its version",
+    )
+    spec.add_argument(
+        "--snapshot",
+        action="store_true",
+        help=f"also keep it as the snapshot of its version, in {CONTRACTS.relative_to(REPO_ROOT)}",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "up":
         sys.exit(up(args.data_dir, load_demo=not args.no_demo, gateway_port=args.port))
-    rendered = openapi.render(openapi.merged_document())
+    document = openapi.merged_document()
+    rendered = openapi.render(document)
     if args.check:
         if COMMITTED_OPENAPI.read_text() != rendered:
             sys.exit(f"{COMMITTED_OPENAPI} is stale: run `handover-dev openapi`")
+        try:
+            breaks = compatibility.breaks_since_snapshot(document, CONTRACTS)
+        except compatibility.NoSnapshot as exc:
+            sys.exit(str(exc))
+        if breaks:
+            sys.exit("\n".join(["Breaking changes without a new version:", *map(str, breaks)]))
         return
     COMMITTED_OPENAPI.write_text(rendered)
     say(f"Wrote {COMMITTED_OPENAPI}")
+    if args.snapshot:
+        try:
+            say(f"Wrote {compatibility.take_snapshot(document, CONTRACTS)}")
+        except FileExistsError as exc:
+            sys.exit(str(exc))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def service_document(service: Service) -> dict[str, Any]:
 
 def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {}
+    components: dict[str, dict[str, Any]] = {}
     tags_by_name: dict[str, dict[str, Any]] = {}
     operation_ids: dict[str, str] = {}
     for name, document in documents.items():
@@ -53,11 +53,13 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
                         f"operationId {op_id} is used by {name} and {operation_ids[op_id]}"
                     )
                 operation_ids[op_id] = name
-        for schema_name, schema in document.get("components", {}).get("schemas", {}).items():
-            if schemas.setdefault(schema_name, schema) != schema:
-                raise MergeConflict(
-                    f"schema {schema_name} differs between {name} and another service"
-                )
+        for kind, named in document.get("components", {}).items():
+            merged = components.setdefault(kind, {})
+            for component_name, component in named.items():
+                if merged.setdefault(component_name, component) != component:
+                    raise MergeConflict(
+                        f"{kind} {component_name} differs between {name} and another service"
+                    )
         for tag in document.get("tags", []):
             seen = tags_by_name.get(tag["name"])
             if seen is None:
@@ -71,7 +73,9 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
         "tags": list(tags_by_name.values()),
         "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.items()))},
+        "components": {
+            kind: dict(sorted(named.items())) for kind, named in sorted(components.items())
+        },
     }
 
 

@@ -30,7 +30,8 @@ SPEC = ServiceSpec(
     tags=[
         {"name": "organizations", "description": "Clients and partners (providers)."},
         {"name": "engagements", "description": "Who builds what for whom, and in which phase."},
-        {"name": "access", "description": "People's memberships and machines' API keys."},
+        {"name": "memberships", "description": "People's roles in an organization."},
+        {"name": "api-keys", "description": "Machines' credentials, and the scopes they hold."},
     ],
 )
 

@@ -164,11 +164,15 @@ async def authenticate(
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require(*scopes: Scope) -> Any:
-    """A route dependency: the caller must hold every one of `scopes`."""
+@dataclass(frozen=True)
+class RequiredScopes:
+    """The scopes a route needs: checked on each request, and listed on the operation's security
+    requirement in the OpenAPI document."""
 
-    async def holds_scopes(principal: CurrentPrincipal) -> Principal:
-        missing = [scope for scope in scopes if scope not in principal.scopes]
+    scopes: tuple[Scope, ...]
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        missing = [scope for scope in self.scopes if scope not in principal.scopes]
         if missing:
             raise Forbidden(
                 f"This needs the scope {', '.join(missing)}, which your credentials lack.",
@@ -176,7 +180,10 @@ def require(*scopes: Scope) -> Any:
             )
         return principal
 
-    return Depends(holds_scopes)
+
+def require(*scopes: Scope) -> Any:
+    """A route dependency: the caller must hold every one of `scopes`."""
+    return Depends(RequiredScopes(scopes))
 
 
 async def _service_caller(principal: CurrentPrincipal) -> Principal:

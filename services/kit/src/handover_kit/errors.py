@@ -153,6 +153,11 @@ def _allowed_methods(request: Request) -> str:
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers 400 to a JSON body that is not UTF-8 but 422 to one that does not
+        # parse; both are a body that is not JSON, answered alike.
+        invalid = FieldError(loc=["body"], msg="JSON decode error", type="json_invalid")
+        return _validation_problem(request, [invalid])
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     problem = Problem(
@@ -175,6 +180,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         )
         for e in exc.errors()
     ]
+    return _validation_problem(request, errors)
+
+
+def _validation_problem(request: Request, errors: list[FieldError]) -> JSONResponse:
     problem = Problem(
         type=VALIDATION_PROBLEM_TYPE,
         title="Unprocessable Content",

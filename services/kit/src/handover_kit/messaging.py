@@ -47,8 +47,9 @@ log = structlog.get_logger(__name__)
 TIDY_EVERY_SECONDS = 3600.0
 
 OPERATIONS_TAG = {
-    "name": "operations",
-    "description": "Running the platform: facts between services that stopped being retried.",
+    "name": "dead-letters",
+    "description": "Facts between services that stopped being retried, and their replay: "
+    "running the platform.",
 }
 
 
@@ -153,7 +154,35 @@ def receiver_router(inbox: Inbox, handlers: Sequence[Handler[Any]]) -> APIRouter
 class DeadLetter(BaseModel):
     """A fact this service could not deliver, kept until it is replayed."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01936f13-a041-7d26-b503-2bac4d6e8f70",
+                    "message_id": "01936f13-a041-7d26-b503-2bac4d6e8f71",
+                    "message_type": "talent.requisition_opened",
+                    "version": 1,
+                    "aggregate_type": "requisition",
+                    "aggregate_id": "01936f10-4c1e-7a93-b2d8-9e7f1a6c5b30",
+                    "destination": "kpi",
+                    "payload": {
+                        "requisition_id": "01936f10-4c1e-7a93-b2d8-9e7f1a6c5b30",
+                        "engagement_id": "01936f0f-2b7d-7e41-8c55-6a0e4f3b2d10",
+                        "client_id": "01936f0e-8a3c-7c2a-9f1e-3b5d7a9c1e20",
+                        "partner_id": "01936f0e-9b41-7d10-a2c4-5e6f7a8b9c01",
+                        "title": "Senior claims analyst",
+                        "headcount": 2,
+                        "opened_at": "2025-01-16T08:00:00Z",
+                    },
+                    "occurred_at": "2025-01-16T08:00:00Z",
+                    "attempts": 10,
+                    "last_error": "HTTP 503: The database is unreachable; try again shortly.",
+                    "dead_at": "2025-01-16T09:12:40Z",
+                }
+            ]
+        },
+    )
 
     id: UUID = Field(description="What the replay endpoint takes.")
     message_id: UUID

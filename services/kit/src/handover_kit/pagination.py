@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 from fastapi import Depends, Query
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel.sql.expression import SelectOfScalar
@@ -20,6 +21,9 @@ RowT = TypeVar("RowT")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+CURSOR_MAX_LENGTH = 64
+LIMIT_DESCRIPTION = "How many items to return at most."
+CURSOR_DESCRIPTION = "The `next_cursor` of the previous page; leave it out for the first page."
 
 
 class InvalidCursor(UnprocessableContent):
@@ -28,6 +32,11 @@ class InvalidCursor(UnprocessableContent):
 
 
 _INVALID = "The cursor is not one this API issued; start again without it."
+
+CURSOR_FORMAT = "cursor"
+# Only a cursor this API issued names a page, which no schema can say: the format tells tools
+# that generate input to draw such a cursor rather than any string.
+Cursor = Annotated[str, Field(json_schema_extra={"format": CURSOR_FORMAT})]
 
 
 def encode_cursor(last_key: str | UUID) -> str:
@@ -40,7 +49,8 @@ def decode_cursor(cursor: str) -> str:
         key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor(_INVALID) from None
-    if not key:
+    # No key holds NUL (PostgreSQL text cannot), and a query comparing with one fails.
+    if not key or "\x00" in key:
         raise InvalidCursor(_INVALID)
     return key
 
@@ -60,12 +70,9 @@ class PageRequest:
 
 
 def _page_request(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="How many items to return at most.")
-    ] = DEFAULT_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None,
-        Query(max_length=64, description="The `next_cursor` of the previous page."),
+        Cursor | None, Query(max_length=CURSOR_MAX_LENGTH, description=CURSOR_DESCRIPTION)
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

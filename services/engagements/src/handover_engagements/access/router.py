@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from handover_engagements.access.schemas import (
     ApiKeyCreate,
@@ -19,10 +19,14 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
-router = APIRouter(tags=["access"], dependencies=[require(Scope.ORGANIZATION_ADMIN)])
+router = APIRouter(dependencies=[require(Scope.ORGANIZATION_ADMIN)])
 
 MEMBERSHIPS = "/v1/organizations/{organization_id}/memberships"
 API_KEYS = "/v1/api-keys"
+
+OrganizationId = Annotated[UUID, Path(description="The organization's `id`.")]
+MembershipId = Annotated[UUID, Path(description="The membership's `id`.")]
+ApiKeyId = Annotated[UUID, Path(description="The API key's `id`.")]
 
 
 def _service(session: Session) -> AccessService:
@@ -35,13 +39,14 @@ Service = Annotated[AccessService, Depends(_service)]
 @router.post(
     MEMBERSHIPS,
     status_code=status.HTTP_201_CREATED,
+    tags=["memberships"],
     summary="Grant a person a role in an organization",
     description="The person is named by their identity provider's issuer and subject; their "
     "tokens then act for this organization with the role's scopes. One membership per person.",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_membership(
-    organization_id: UUID, data: MembershipCreate, service: Service, response: Response
+    organization_id: OrganizationId, data: MembershipCreate, service: Service, response: Response
 ) -> MembershipRead:
     membership = await service.add_member(organization_id, data)
     response.headers["Location"] = (
@@ -52,11 +57,12 @@ async def create_membership(
 
 @router.get(
     MEMBERSHIPS,
+    tags=["memberships"],
     summary="List an organization's memberships",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_memberships(
-    organization_id: UUID, service: Service, page: PageParams
+    organization_id: OrganizationId, service: Service, page: PageParams
 ) -> MembershipPage:
     items, cursor = await service.list_members(organization_id, page)
     return MembershipPage(
@@ -67,17 +73,21 @@ async def list_memberships(
 @router.delete(
     MEMBERSHIPS + "/{membership_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    tags=["memberships"],
     summary="Remove a person's membership",
     description="Their tokens stop working within the directory refresh interval (seconds).",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def delete_membership(organization_id: UUID, membership_id: UUID, service: Service) -> None:
+async def delete_membership(
+    organization_id: OrganizationId, membership_id: MembershipId, service: Service
+) -> None:
     await service.remove_member(organization_id, membership_id)
 
 
 @router.post(
     API_KEYS,
     status_code=status.HTTP_201_CREATED,
+    tags=["api-keys"],
     summary="Create an API key for a machine",
     description="The answer holds the key itself, this once; store it in a secret manager.",
     responses=problem_responses(401, 403, 422),
@@ -93,7 +103,9 @@ async def create_api_key(
     )
 
 
-@router.get(API_KEYS, summary="List API keys", responses=problem_responses(401, 403, 422))
+@router.get(
+    API_KEYS, tags=["api-keys"], summary="List API keys", responses=problem_responses(401, 403, 422)
+)
 async def list_api_keys(
     service: Service,
     page: PageParams,
@@ -105,20 +117,22 @@ async def list_api_keys(
 
 @router.get(
     API_KEYS + "/{api_key_id}",
+    tags=["api-keys"],
     summary="Get an API key (never the key itself)",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_api_key(api_key_id: UUID, service: Service) -> ApiKeyRead:
+async def get_api_key(api_key_id: ApiKeyId, service: Service) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_key(api_key_id))
 
 
 @router.delete(
     API_KEYS + "/{api_key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    tags=["api-keys"],
     summary="Revoke an API key",
     description="Every service refuses it within the directory refresh interval (seconds). "
     "Revoking a revoked key is not an error.",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def revoke_api_key(api_key_id: UUID, service: Service) -> None:
+async def revoke_api_key(api_key_id: ApiKeyId, service: Service) -> None:
     await service.revoke_key(api_key_id)

@@ -23,7 +23,6 @@ from handover_shared.auth import (
     Directory,
     DirectoryApiKey,
     DirectoryMember,
-    Role,
     Scope,
 )
 from handover_shared.problems import FieldError
@@ -55,11 +54,6 @@ class AccessService:
 
     async def add_member(self, organization_id: UUID, data: MembershipCreate) -> Membership:
         await self._organization(organization_id)
-        if data.role is Role.PLATFORM_ADMIN:
-            raise InvalidGrant(
-                "Platform administrators are not members of an organization.",
-                errors=[FieldError(loc=["body", "role"], msg="Not grantable", type="role")],
-            )
         try:
             return await self.memberships.add(
                 Membership(**data.model_dump(), organization_id=organization_id)

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from handover_engagements.engagements.repository import EngagementRepository
 from handover_engagements.engagements.schemas import (
@@ -83,7 +83,9 @@ async def list_engagements(
     responses=problem_responses(401, 403, 404, 422),
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
-async def get_engagement(engagement_id: UUID, service: Service) -> EngagementRead:
+async def get_engagement(
+    engagement_id: Annotated[UUID, Path(description="The engagement's `id`.")], service: Service
+) -> EngagementRead:
     return EngagementRead.model_validate(await service.get(engagement_id))
 
 

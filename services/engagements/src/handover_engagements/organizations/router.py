@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from handover_engagements.organizations.repository import OrganizationRepository
 from handover_engagements.organizations.schemas import (
@@ -68,5 +68,8 @@ async def list_organizations(
     responses=problem_responses(401, 403, 404, 422),
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
-async def get_organization(organization_id: UUID, service: Service) -> OrganizationRead:
+async def get_organization(
+    organization_id: Annotated[UUID, Path(description="The organization's `id`.")],
+    service: Service,
+) -> OrganizationRead:
     return OrganizationRead.model_validate(await service.get(organization_id))

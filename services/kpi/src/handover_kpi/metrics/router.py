@@ -36,7 +36,10 @@ async def list_metrics(service: Service, page: PageParams) -> MetricPage:
     "/{metric_key}", summary="Get a metric", responses=problem_responses(401, 403, 404, 422)
 )
 async def get_metric(
-    metric_key: Annotated[str, Path(max_length=KEY_MAX_LENGTH, pattern=KEY_PATTERN)],
+    metric_key: Annotated[
+        str,
+        Path(max_length=KEY_MAX_LENGTH, pattern=KEY_PATTERN, description="The metric's `key`."),
+    ],
     service: Service,
 ) -> MetricRead:
     return MetricRead.model_validate(await service.get(metric_key))

@@ -48,7 +48,25 @@ class MetricDirection(StrEnum):
 
 
 class MetricRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "time_to_hire",
+                    "name": "Time to hire",
+                    "description": "Days from a requisition opening to the candidate accepting "
+                    "the offer.",
+                    "unit": "days",
+                    "aggregation": "avg",
+                    "direction": "lower_is_better",
+                    "built_in": True,
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "updated_at": "2025-01-01T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     key: MetricKey
     name: str

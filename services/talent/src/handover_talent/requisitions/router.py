@@ -2,7 +2,7 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import Session
@@ -75,5 +75,8 @@ async def list_requisitions(
     responses=problem_responses(401, 403, 404, 422),
     dependencies=[require(Scope.TALENT_READ)],
 )
-async def get_requisition(requisition_id: UUID, service: Service) -> RequisitionRead:
+async def get_requisition(
+    requisition_id: Annotated[UUID, Path(description="The requisition's `id`.")],
+    service: Service,
+) -> RequisitionRead:
     return RequisitionRead.model_validate(await service.get(requisition_id))
