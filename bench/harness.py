@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out or RESULTS / f"{started:%Y%m%dT%H%M%SZ}.json"
     run = {
         "started_at": started.isoformat(timespec="seconds"),
+        "commit": report.commit(),
         "mode": "quick" if args.quick else "full",
         "load": {
             "threads": wrk.THREADS,

