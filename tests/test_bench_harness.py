@@ -59,9 +59,8 @@ def test_the_quick_mode_measures_every_scenario_and_its_baseline(
     assert completed.returncode == 0, completed.stderr[-4000:]
     document = json.loads(out.read_text())
     assert document["machine"]["nproc"] >= 1
-    assert document["commit"].rstrip("+") == subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert document["commit"].rstrip("+") == head.stdout.strip()
     results = {result["scenario"]: result for result in document["results"]}
     assert set(results) == {scenario.name for scenario in ALL}
     for name, result in results.items():
