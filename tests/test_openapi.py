@@ -248,12 +248,22 @@ def test_the_headers_an_error_is_sent_with_are_documented(
     assert set(error.headers or {}) <= set(response.get("headers", {}))
 
 
+def test_every_answer_documents_its_request_id_and_every_creation_its_location(
+    merged: dict[str, Any],
+) -> None:
+    for method, path, operation in _operations(merged):
+        for status, response in operation["responses"].items():
+            headers = _resolve(merged, response).get("headers", {})
+            assert "X-Request-ID" in headers, (method, path, status)
+            assert ("Location" in headers) == (status == "201"), (method, path, status)
+
+
 def test_schema_names_are_meaningful_and_every_component_is_used(merged: dict[str, Any]) -> None:
     for name in merged["components"]["schemas"]:
         # Not FastAPI's made-up names: `Body_create_x_post`, `X-Input`, `X-Output`.
         assert re.fullmatch(r"[A-Z][A-Za-z]*", name), name
     refs = set(re.findall(r'"\$ref": "([^"]+)"', openapi.render(merged)))
-    for kind in ("schemas", "parameters", "responses"):
+    for kind in ("schemas", "parameters", "responses", "headers"):
         for name in merged["components"][kind]:
             assert f"#/components/{kind}/{name}" in refs, (kind, name)
 

@@ -6,6 +6,7 @@
   dependency, a failure) are listed on every operation that can get them.
 - The pagination parameters are described once, under `components/parameters`.
 - An operation's security requirement lists the scopes its `require(...)` checks.
+- Every answer documents its `X-Request-ID` header, and every 201 its `Location`.
 """
 
 from collections.abc import Iterator
@@ -31,11 +32,29 @@ from handover_kit.errors import (
     Unauthorized,
     UnprocessableContent,
 )
+from handover_kit.request_id import REQUEST_ID_HEADER
 from handover_shared.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _EXAMPLE_PATH = "/v1/requisitions"
+# Response headers, described once under `components/headers`.
+HEADERS: dict[str, dict[str, Any]] = {
+    "RequestId": {
+        "description": "The request's id: the caller's `X-Request-ID` if it was acceptable, "
+        "else one minted for it. Logs of every service the request reached carry it.",
+        "schema": {"type": "string", "examples": ["01a1f3c2-5b7e-7c1d-9f00-2d4c6b8a0e11"]},
+    },
+    "Location": {
+        "description": "The path of the resource just created.",
+        "schema": {
+            "type": "string",
+            "examples": ["/v1/requisitions/01a1f3c2-5b7e-7c1d-9f00-2d4c6b8a0e11"],
+        },
+    },
+}
+_REQUEST_ID = {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}}
+_LOCATION = {"Location": {"$ref": "#/components/headers/Location"}}
 _RETRY_AFTER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer", "minimum": 1},
@@ -55,8 +74,7 @@ class ErrorResponse:
             "description": self.description,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}, "example": example}},
         }
-        if self.headers:
-            response["headers"] = self.headers
+        response["headers"] = {**_REQUEST_ID, **self.headers}
         return response
 
 
@@ -169,9 +187,11 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
                 _shared_parameter(parameter, parameters) for parameter in operation["parameters"]
             ]
         _document_errors(operation, responses)
+        _document_success_headers(operation)
     if parameters:
         components["parameters"] = dict(sorted(parameters.items()))
     components["responses"] = dict(sorted(responses.items()))
+    components["headers"] = HEADERS
     app.openapi_schema = document
     return document
 
@@ -259,9 +279,17 @@ def _document_errors(operation: dict[str, Any], shared: dict[str, Any]) -> None:
         if error is None:
             answers[str(status)] = {
                 "description": HTTPStatus(status).phrase,
+                "headers": _REQUEST_ID,
                 "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
             }
             continue
         shared[error.name] = error.component()
         answers[str(status)] = {"$ref": f"#/components/responses/{error.name}"}
     operation["responses"] = dict(sorted(answers.items()))
+
+
+def _document_success_headers(operation: dict[str, Any]) -> None:
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            created = _LOCATION if status == str(HTTPStatus.CREATED) else {}
+            response["headers"] = {**response.get("headers", {}), **_REQUEST_ID, **created}
