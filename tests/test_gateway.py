@@ -100,10 +100,23 @@ def test_gateway_mints_a_request_id_when_the_caller_sends_none(gateway: httpx.Cl
 
 
 def test_unrouted_path_is_a_404_problem_from_the_gateway(gateway: httpx.Client) -> None:
-    response = gateway.get("/v2/nowhere")
+    response = gateway.get("/v2/nowhere", headers={"X-Request-ID": "trace-404"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["instance"] == "/v2/nowhere"
+    assert response.headers["x-request-id"] == "trace-404"
+
+
+def test_a_request_id_unsafe_to_log_is_replaced_at_the_gateway(
+    gateway: httpx.Client, live: Stack
+) -> None:
+    unsafe = 'x" forged=1'
+    for path in ("/v1/metrics", "/v2/nowhere"):  # a service's answer, and the gateway's own
+        response = gateway.get(path, headers={"X-Request-ID": unsafe})
+        minted = response.headers["x-request-id"]
+        assert minted != unsafe
+        assert uuid.UUID(minted)
+        assert _logged(live, "gateway", minted, lambda line: line["msg"] == "handled request")
 
 
 def test_internal_endpoints_are_not_exposed(gateway: httpx.Client) -> None:
@@ -157,11 +170,12 @@ def test_unreachable_service_is_a_prompt_503_problem(
     gateway_alone: httpx.Client, path: str
 ) -> None:
     started = time.monotonic()
-    response = gateway_alone.get(path)
+    response = gateway_alone.get(path, headers={"X-Request-ID": "trace-503"})
     assert time.monotonic() - started < 5
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["instance"] == path
+    assert response.headers["x-request-id"] == "trace-503"
 
 
 def test_gateway_serves_the_contract_without_the_services(gateway_alone: httpx.Client) -> None:

@@ -117,10 +117,13 @@ def test_problem_instance_is_valid_json_whatever_the_path(gateway: httpx.Client)
 def test_oversize_body_is_a_413_problem_from_the_gateway(gateway: httpx.Client) -> None:
     body = b'{"name":"' + b"x" * TWO_MB + b'","kind":"client"}'
     response = gateway.post(
-        "/v1/organizations", content=body, headers={"Content-Type": "application/json"}
+        "/v1/organizations",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Request-ID": "trace-413"},
     )
     assert_problem(response, 413)
     assert response.json()["title"] == "Content Too Large"
+    assert response.headers["x-request-id"] == "trace-413"
     assert_hardened(response)
 
 
