@@ -5,7 +5,7 @@ from sqlmodel import Field
 
 from handover_engagements.db import Table
 from handover_kit.db import id_field, text_enum, timestamp_field
-from handover_shared.engagements import DeliveryModel, Phase
+from handover_shared.engagements import DeliveryModel, Owner, Phase
 
 
 class Engagement(Table, table=True):
@@ -19,3 +19,11 @@ class Engagement(Table, table=True):
     phase: Phase = Field(default=Phase.BUILD, sa_type=text_enum(Phase))
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field(on_update=True)
+
+    @property
+    def owner(self) -> Owner:
+        return Owner.CLIENT if self.phase == Phase.TRANSFERRED else Owner.PARTNER
+
+    @property
+    def hiring_open(self) -> bool:
+        return self.phase in (Phase.BUILD, Phase.OPERATE, Phase.MANAGED)
