@@ -44,62 +44,69 @@ class _Event(BaseModel):
     event_id: ExternalId = Field(description="The source's id of this event; stable on retries.")
     occurred_at: AwareDatetime = Field(description="When it happened at the source.")
     candidate: Candidate
+
+
+class _ApplicationEvent(_Event):
     application_id: ExternalId = Field(description="The application in the source system.")
     job_id: ExternalId = Field(
         description="The job in the source system; a requisition names it as `external_job_id`."
     )
 
 
-class ApplicationCreated(_Event):
+class ApplicationCreated(_ApplicationEvent):
     kind: Literal["application.created"] = "application.created"
     stage: ApplicationStage = ApplicationStage.SOURCED
 
 
-class StageChanged(_Event):
+class StageChanged(_ApplicationEvent):
     kind: Literal["application.stage_changed"] = "application.stage_changed"
     stage: ApplicationStage
 
 
-class OfferCreated(_Event):
+class OfferCreated(_ApplicationEvent):
     kind: Literal["offer.created"] = "offer.created"
     start_date: date | None = None
 
 
-class OfferAccepted(_Event):
+class OfferAccepted(_ApplicationEvent):
     kind: Literal["offer.accepted"] = "offer.accepted"
     start_date: date
 
 
-class OfferDeclined(_Event):
+class OfferDeclined(_ApplicationEvent):
     kind: Literal["offer.declined"] = "offer.declined"
 
 
-class CandidateHired(_Event):
+class CandidateHired(_ApplicationEvent):
     kind: Literal["candidate.hired"] = "candidate.hired"
     start_date: date
 
 
-class CandidateRejected(_Event):
+class CandidateRejected(_ApplicationEvent):
     kind: Literal["candidate.rejected"] = "candidate.rejected"
     reason: Text | None = Field(default=None, max_length=500)
 
 
-class CandidateWithdrew(_Event):
+class CandidateWithdrew(_ApplicationEvent):
     kind: Literal["candidate.withdrew"] = "candidate.withdrew"
 
 
-class HireReversed(_Event):
+class HireReversed(_ApplicationEvent):
     """The source took a hire back (Greenhouse `unhire_candidate`)."""
 
     kind: Literal["candidate.unhired"] = "candidate.unhired"
 
 
 class EmployeeOnboarded(_Event):
+    """The team member is matched by the candidate's `external_id` within the source."""
+
     kind: Literal["employee.onboarded"] = "employee.onboarded"
     completed_on: date
 
 
 class EmployeeTerminated(_Event):
+    """The team member is matched by the candidate's `external_id` within the source."""
+
     kind: Literal["employee.terminated"] = "employee.terminated"
     terminated_on: date
     voluntary: bool
