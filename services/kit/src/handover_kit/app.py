@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -63,9 +63,11 @@ def create_service_app(
     *,
     upstreams: Mapping[str, str] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    workers: Sequence[Callable[[Database], AbstractAsyncContextManager[None]]] = (),
 ) -> FastAPI:
     """Build a service. `upstreams` names the services it calls and their base URLs;
-    `transports` replaces how it reaches them (tests pass in-process ASGI transports)."""
+    `transports` replaces how it reaches them (tests pass in-process ASGI transports);
+    `workers` run in the background while the service runs, each given its database."""
     upstreams = upstreams or {}
     transports = transports or {}
     metrics = Metrics()
@@ -104,6 +106,8 @@ def create_service_app(
             outbox = spec.messaging.outbox
             relay = Relay(outbox, db.engine, clients, _relay_policy(settings))
             await stack.enter_async_context(relay.running())
+            for worker in workers:
+                await stack.enter_async_context(worker(db))
             stack.callback(_watch_outbox(metrics, outbox, db))
             tidying = spec.messaging.keep_tidy(
                 db,
