@@ -1,6 +1,18 @@
+import base64
+import binascii
+import hashlib
+from typing import Self
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from handover_kit.settings import ServiceSettings
+from handover_kit.settings import Environment, ServiceSettings
+
+# Anyone can derive it, so it guards nothing: production refuses to run with it.
+DEV_HRIS_SECRETS_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"handover-development-hris-secrets-key").digest()
+).decode()
 
 
 class Settings(ServiceSettings):
@@ -10,3 +22,39 @@ class Settings(ServiceSettings):
     port: int = 8002
     engagements_url: str = "http://127.0.0.1:8001"
     kpi_url: str = "http://127.0.0.1:8003"
+    hris_secrets_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys (32 bytes, urlsafe base64) that encrypt the HRIS "
+        "sources' signing secrets at rest. The first encrypts; every one decrypts, so a new key "
+        "goes first and the old one stays until the secrets are re-encrypted. Development uses "
+        "a fixed key when unset; production requires it.",
+    )
+    hris_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the event processor looks for work besides being notified.",
+    )
+
+    @field_validator("hris_secrets_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for key in value.get_secret_value().split(","):
+                try:
+                    Fernet(key.strip())
+                except (binascii.Error, ValueError):
+                    raise ValueError(
+                        "each key must be 32 bytes in urlsafe base64 (a Fernet key)"
+                    ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_key_in_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION and self.hris_secrets_keys is None:
+            raise ValueError("hris_secrets_keys must be set in production")
+        return self
+
+    def hris_keys(self) -> list[str]:
+        if self.hris_secrets_keys is None:
+            return [DEV_HRIS_SECRETS_KEY]
+        return [key.strip() for key in self.hris_secrets_keys.get_secret_value().split(",")]

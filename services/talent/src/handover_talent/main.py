@@ -1,13 +1,19 @@
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 from fastapi import FastAPI
 
 from handover_kit.app import ServiceSpec, create_service_app
+from handover_kit.db import Database
 from handover_kit.directory import remote_directory
 from handover_talent.clients import engagements, kpi
 from handover_talent.config import Settings
 from handover_talent.db import MESSAGING, MIGRATIONS
+from handover_talent.ingestion.apply import apply_to_pipeline
+from handover_talent.ingestion.processor import Processor
+from handover_talent.ingestion.router import router as hris_router
+from handover_talent.ingestion.secrets import SecretBox
 from handover_talent.requisitions.router import router as requisitions_router
 
 SPEC = ServiceSpec(
@@ -17,11 +23,16 @@ SPEC = ServiceSpec(
     "and team members.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[requisitions_router],
+    routers=[requisitions_router, hris_router],
     directory=remote_directory(engagements.UPSTREAM),
     messaging=MESSAGING,
     tags=[
         {"name": "requisitions", "description": "Roles an engagement needs filled, and how many."},
+        {
+            "name": "hris",
+            "description": "HRIS and ATS sources that push hiring events, signed; what each sent "
+            "and what became of it.",
+        },
     ],
 )
 
@@ -31,9 +42,17 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    poll = settings.hris_poll_seconds
+
+    def hris_processor(db: Database) -> AbstractAsyncContextManager[None]:
+        return Processor(db, apply_to_pipeline, poll_interval=poll).running()
+
+    app = create_service_app(
         SPEC,
         settings,
         upstreams={engagements.UPSTREAM: settings.engagements_url, kpi.UPSTREAM: settings.kpi_url},
         transports=transports,
+        workers=[hris_processor],
     )
+    app.state.hris_secrets = SecretBox(settings.hris_keys())
+    return app

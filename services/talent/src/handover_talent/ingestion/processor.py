@@ -1,0 +1,174 @@
+"""Applies stored events, asynchronously, each exactly once.
+
+    webhook / batch -> hris_events (committed, NOTIFY) -> Processor -> apply -> applied | dead
+
+One event per transaction: the processor locks the oldest `received` event (`FOR UPDATE SKIP
+LOCKED`, so replicas share the work), applies it as the source's tenant, and records the outcome
+in that same transaction. The change and the `applied` mark commit together or not at all: a
+processor killed mid-way leaves the event `received`, and the next one applies it then.
+
+An event the pipeline refuses, or that fails, becomes `dead` with the reason, and waits for a
+replay. A database that went away is not the event's fault: the transaction is dropped and the
+event is tried again once the database is back.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handover_kit.db import ALL_TENANTS, Database, dsn
+from handover_kit.errors import database_unreachable
+from handover_kit.outbox import Publisher
+from handover_shared.hiring_events import HiringEvent
+from handover_talent.db import MESSAGING
+from handover_talent.errors import UnreadableDelivery
+from handover_talent.ingestion.adapters import ADAPTERS
+from handover_talent.ingestion.models import HrisEvent, HrisSource
+from handover_talent.ingestion.repository import CHANNEL, EventRepository
+from handover_talent.ingestion.schemas import EventChannel, EventStatus
+
+log = structlog.get_logger(__name__)
+
+ApplyEvent = Callable[[AsyncSession, Publisher, HrisSource, HiringEvent], Awaitable[None]]
+"""Applies one canonical event of a source in the caller's transaction; raises to refuse it."""
+
+CANONICAL: TypeAdapter[HiringEvent] = TypeAdapter(HiringEvent)
+_MAX_REASON = 1000
+
+
+class Processor:
+    def __init__(self, db: Database, apply: ApplyEvent, *, poll_interval: float) -> None:
+        self.db = db
+        self.apply = apply
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.run(), name="hris event processor")
+        try:
+            yield
+        finally:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+
+    async def run(self) -> None:
+        listener: asyncpg.Connection | None = None
+        try:
+            while True:
+                listener = await self._listen(listener)
+                self._wake.clear()
+                try:
+                    while await self.run_once():
+                        pass
+                except Exception:  # the database may be away; poll again after the interval
+                    log.exception("hris processor cycle failed")
+                try:
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            if listener is not None:
+                listener.terminate()
+
+    async def run_once(self) -> bool:
+        """Apply the oldest waiting event; False if none waits."""
+        async with self.db.session(ALL_TENANTS) as session, session.begin():
+            event = await EventRepository(session).claim_next()
+            if event is None:
+                return False
+            source = await session.get(HrisSource, event.source_id)
+            assert source is not None  # a foreign key
+            # From here on, as the source's tenant: row-level security holds the apply to it.
+            await session.execute(
+                text(
+                    "SELECT set_config('handover.tenant', :tenant, true),"
+                    " set_config('handover.all_tenants', '', true)"
+                ),
+                {"tenant": str(source.client_id)},
+            )
+            event.attempts += 1
+            status, reason = await self._apply(session, source, event)
+            event.status, event.reason = status, reason
+            event.processed_at = datetime.now(UTC)
+            await session.flush()
+            log.info("hris_event_processed", event=str(event.id), status=status.value)
+            return True
+
+    async def _apply(
+        self, session: AsyncSession, source: HrisSource, event: HrisEvent
+    ) -> tuple[EventStatus, str | None]:
+        try:
+            canonical = _read(source, event)
+            if canonical is None:
+                return EventStatus.IGNORED, event.reason
+            async with session.begin_nested():
+                await self.apply(
+                    session, MESSAGING.publisher(session, source="talent"), source, canonical
+                )
+        except UnreadableDelivery as exc:
+            return EventStatus.DEAD, f"Unreadable: {exc.detail}"
+        except Exception as exc:
+            if database_unreachable(exc):
+                raise
+            log.warning("hris_event_dead", event=str(event.id), error=type(exc).__name__)
+            return EventStatus.DEAD, _reason(exc)
+        return EventStatus.APPLIED, None
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self, listener: asyncpg.Connection | None) -> asyncpg.Connection | None:
+        if listener is not None and not listener.is_closed():
+            return listener
+        try:
+            connection = await asyncpg.connect(
+                dsn(self.db.engine.url),
+                timeout=5,
+                server_settings={"application_name": "talent hris processor"},
+            )
+        except Exception:  # polling carries on meanwhile
+            log.warning("hris processor cannot listen; polling", exc_info=True)
+            return None
+        try:
+            await connection.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
+
+
+def _read(source: HrisSource, event: HrisEvent) -> HiringEvent | None:
+    body = event.body or b""
+    if event.channel is EventChannel.BATCH:
+        try:
+            return CANONICAL.validate_json(body)
+        except ValidationError as exc:
+            raise UnreadableDelivery(f"{exc.error_count()} invalid field(s)") from None
+    adapter = ADAPTERS.get(source.vendor)
+    if adapter is None:
+        raise UnreadableDelivery(f"No adapter reads {source.vendor!r} deliveries any more.")
+    return adapter.read(event.headers, body, event.received_at).event
+
+
+def _reason(exc: Exception) -> str:
+    # A database error's message can quote the row it refused, a candidate's data among it.
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        constraint = getattr(cause, "constraint_name", None)
+        return f"{type(cause or exc).__name__}" + (f" on {constraint}" if constraint else "")
+    return (str(exc) or type(exc).__name__)[:_MAX_REASON]
