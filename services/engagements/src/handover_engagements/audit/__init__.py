@@ -1,0 +1,3 @@
+from handover_engagements.audit.service import AuditTrail
+
+__all__ = ["AuditTrail"]
