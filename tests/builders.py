@@ -1,13 +1,17 @@
 """Request bodies with sensible defaults: a test names only what it is about."""
 
 import asyncio
+import hmac
+import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from standardwebhooks import Webhook
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.identity import ISSUER
@@ -82,6 +86,7 @@ async def facts_delivered(client: httpx.AsyncClient, within: float = 10.0) -> No
 # The gateway's routes (deploy/gateway/Caddyfile) that lead elsewhere than engagements.
 GATEWAY_ROUTES = {
     "/v1/requisitions": "talent",
+    "/v1/hris/": "talent",
     "/v1/admin/talent/": "talent",
     "/v1/metrics": "kpi",
     "/v1/admin/kpi/": "kpi",
@@ -123,3 +128,162 @@ class BlockingTransport(httpx.BaseTransport):
             return httpx.Response(response.status_code, headers=response.headers, content=raw)
 
         return asyncio.run_coroutine_threadsafe(forward(), self._loop).result(timeout=60)
+
+
+async def create_hris_source(
+    client: httpx.AsyncClient,
+    engagement_id: str,
+    vendor: str = "standard_webhooks",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A source; its answer holds the signing secret, shown this once."""
+    body: dict[str, Any] = {
+        "engagement_id": engagement_id,
+        "name": f"{vendor} feed",
+        "vendor": vendor,
+    }
+    if vendor != "standard_webhooks":
+        body["secret"] = f"{vendor}-secret-{uuid4().hex}"
+    response = await client.post("/v1/hris/sources", json={**body, **overrides})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def standard_webhook(
+    secret: str,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    msg_id: str | None = None,
+    sent_at: float | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """A Standard Webhooks delivery of one canonical event: headers and body, signed with `secret`
+    by the maintained library, as a sender would."""
+    msg_id = msg_id or f"msg_{uuid4().hex}"
+    when = datetime.fromtimestamp(int(sent_at if sent_at is not None else time.time()), tz=UTC)
+    body = json.dumps({"type": kind, "timestamp": when.isoformat(), "data": data}).encode()
+    signature = Webhook(secret).sign(msg_id, when, body.decode())
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+    return headers, body
+
+
+def _hex_hmac(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, "sha256").hexdigest()
+
+
+def greenhouse_delivery(
+    secret: str, action: str, payload: dict[str, Any], *, event_id: str | None = None
+) -> tuple[dict[str, str], bytes]:
+    """Signed as Greenhouse signs: over the raw body, in which it escapes non-ASCII and `<>&`."""
+    body = json.dumps({"action": action, "payload": payload}, ensure_ascii=True)
+    body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    raw = body.encode()
+    return {
+        "Signature": f"sha256 {_hex_hmac(secret, raw)}",
+        "Greenhouse-Event-ID": event_id or str(uuid4()),
+        "Content-Type": "application/json",
+    }, raw
+
+
+def greenhouse_application(
+    application_id: int,
+    candidate_id: int,
+    job_id: int,
+    *,
+    stage: str = "Application Review",
+    starts_at: str | None = None,
+    last_activity_at: str = "2025-03-01T09:00:00Z",
+) -> dict[str, Any]:
+    """`payload` of a Greenhouse application action, as its webhooks document it."""
+    return {
+        "application": {
+            "id": application_id,
+            "status": "active",
+            "prospect": False,
+            "applied_at": "2025-02-01T08:00:00Z",
+            "last_activity_at": last_activity_at,
+            "url": f"https://app.greenhouse.io/people/{candidate_id}?application_id={application_id}",
+            "current_stage": {"id": 771, "name": stage, "interviews": []},
+            "candidate": {
+                "id": candidate_id,
+                "first_name": "Maria",
+                "last_name": "Santos",
+                "title": "Claims analyst",
+                "company": "Acme <Health> & Co",
+                "email_addresses": [{"value": "maria.santos@example.com", "type": "personal"}],
+                "phone_numbers": [{"value": "+63 2 555 0101", "type": "mobile"}],
+                "recruiter": {"id": 92120, "first_name": "Greenhouse", "last_name": "Admin"},
+            },
+            "jobs": [{"id": job_id, "name": "Senior claims analyst", "status": "open"}],
+            "rejection_reason": None,
+            "offer": {"id": 4141, "version": 1, "starts_at": starts_at, "custom_fields": {}},
+        }
+    }
+
+
+def ashby_delivery(
+    secret: str, action: str, data: dict[str, Any], *, action_id: str | None = None
+) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(
+        {"action": action, "webhookActionId": action_id or str(uuid4()), "data": data}
+    ).encode()
+    return {
+        "Ashby-Signature": f"sha256={_hex_hmac(secret, body)}",
+        "Content-Type": "application/json",
+    }, body
+
+
+def ashby_application(
+    application_id: str,
+    candidate_id: str,
+    job_id: str,
+    *,
+    stage_type: str = "Active",
+    updated_at: str = "2025-03-01T09:00:00.000Z",
+) -> dict[str, Any]:
+    """`data.application` of an Ashby webhook, as its payload reference documents it."""
+    return {
+        "id": application_id,
+        "createdAt": "2025-02-01T08:00:00.000Z",
+        "updatedAt": updated_at,
+        "status": "Active",
+        "candidate": {
+            "id": candidate_id,
+            "name": "Arjun Mehta",
+            "primaryEmailAddress": {
+                "value": "arjun@example.com",
+                "type": "Personal",
+                "isPrimary": True,
+            },
+        },
+        "currentInterviewStage": {"id": str(uuid4()), "title": stage_type, "type": stage_type},
+        "job": {"id": job_id, "title": "Platform engineer", "locationId": str(uuid4())},
+        "source": {"id": str(uuid4()), "title": "LinkedIn"},
+    }
+
+
+async def hris_events_settled(
+    client: httpx.AsyncClient, source_id: str, within: float = 10.0
+) -> list[dict[str, Any]]:
+    """Every event of the source, once none waits for the processor any more."""
+    deadline = time.monotonic() + within
+    while True:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            response = await client.get(f"/v1/hris/sources/{source_id}/events", params=params)
+            assert response.status_code == 200, response.text
+            items += response.json()["items"]
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+        if all(item["status"] != "received" for item in items):
+            return items
+        assert time.monotonic() < deadline, "events still waiting for the processor"
+        await asyncio.sleep(0.05)

@@ -41,6 +41,8 @@ class World:
     requisition_id: str
     membership_id: str
     api_key_id: str
+    source_id: str
+    hris_event_id: str
 
 
 async def _world(services: Services, name: str) -> World:
@@ -59,6 +61,11 @@ async def _world(services: Services, name: str) -> World:
     key = await builders.create_api_key(
         services.engagements, ALL_SCOPES_BUT_ADMIN, organization_id=engagement["partner_id"]
     )
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    batch = await services.talent.post(
+        f"/v1/hris/sources/{source['id']}/event-batches", json={"events": [_hris_event(name)]}
+    )
+    assert batch.status_code == 202, batch.text
     await builders.facts_delivered(services.talent)
     return World(
         client_id=engagement["client_id"],
@@ -67,7 +74,20 @@ async def _world(services: Services, name: str) -> World:
         requisition_id=requisition.json()["id"],
         membership_id=membership["id"],
         api_key_id=key["id"],
+        source_id=source["id"],
+        hris_event_id=batch.json()["results"][0]["id"],
     )
+
+
+def _hris_event(name: str) -> dict[str, Any]:
+    return {
+        "kind": "application.created",
+        "event_id": f"{name}-{uuid4()}",
+        "occurred_at": "2025-03-01T09:00:00Z",
+        "candidate": {"external_id": f"{name}-candidate"},
+        "application_id": f"{name}-application",
+        "job_id": f"{name}-job",
+    }
 
 
 @pytest.fixture
@@ -99,6 +119,8 @@ def _fill(path: str, foreign: World) -> str:
         "api_key_id": foreign.api_key_id,
         "metric_key": "time_to_hire",
         "dead_letter_id": str(uuid4()),
+        "source_id": foreign.source_id,
+        "event_id": foreign.hris_event_id,
     }
     return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
 
@@ -127,6 +149,15 @@ def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any
             "engagement_id": foreign.engagement_id,
             "title": "Hijack",
             "headcount": 1,
+        },
+        ("POST", "/v1/hris/sources"): {
+            "engagement_id": foreign.engagement_id,
+            "name": "Hijack",
+            "vendor": "standard_webhooks",
+        },
+        ("POST", "/v1/hris/sources/{source_id}/secret-rotations"): {"overlap_hours": 1},
+        ("POST", "/v1/hris/sources/{source_id}/event-batches"): {
+            "events": [_hris_event("intruder")]
         },
     }
     return bodies.get((method, path)) if method in {"POST", "PATCH", "PUT"} else None
@@ -224,7 +255,7 @@ async def test_a_platform_admin_sees_every_tenant(
 
 TENANT_TABLES = {
     "engagements": ["organizations", "engagements", "memberships", "api_keys"],
-    "talent": ["requisitions"],
+    "talent": ["requisitions", "hris_sources", "hris_events"],
     "kpi": ["opened_requisitions"],
 }
 

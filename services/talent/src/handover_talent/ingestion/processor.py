@@ -106,7 +106,7 @@ class Processor:
             event.status, event.reason = status, reason
             event.processed_at = datetime.now(UTC)
             await session.flush()
-            log.info("hris_event_processed", event=str(event.id), status=status.value)
+            log.info("hris_event_processed", hris_event=str(event.id), status=status.value)
             return True
 
     async def _apply(
@@ -125,7 +125,7 @@ class Processor:
         except Exception as exc:
             if database_unreachable(exc):
                 raise
-            log.warning("hris_event_dead", event=str(event.id), error=type(exc).__name__)
+            log.warning("hris_event_dead", hris_event=str(event.id), error=type(exc).__name__)
             return EventStatus.DEAD, _reason(exc)
         return EventStatus.APPLIED, None
 

@@ -1,0 +1,463 @@
+"""HRIS/ATS deliveries up to the pipeline: verified on their raw bytes, stored once before the
+answer, refused with a problem (and not stored) when forged, stale, unreadable or too large."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from handover_kit.db import dsn
+from tests import builders
+from tests.conftest import Services
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+async def vendor(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """What a vendor has: the gateway's address and no bearer token."""
+    async with httpx.AsyncClient(
+        transport=builders.gateway(services.apps), base_url="http://gateway"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def engagement(services: Services) -> dict[str, Any]:
+    return await builders.create_engagement(services.engagements)
+
+
+async def _events(services: Services, source_id: str) -> list[dict[str, Any]]:
+    response = await services.talent.get(f"/v1/hris/sources/{source_id}/events")
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def _deliver(source: dict[str, Any]) -> str:
+    return str(source["webhook_path"])
+
+
+HIRED = {
+    "candidate": {"external_id": "cand-1", "name": "Maria Santos"},
+    "application_id": "app-1",
+    "job_id": "job-1",
+    "start_date": "2025-04-01",
+}
+
+
+async def test_a_standard_webhooks_source_gets_a_whsec_secret_shown_once_and_stored_sealed(
+    services: Services, engagement: dict[str, Any], database_url: URL
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    assert source["secret"].startswith("whsec_")
+    fetched = await services.talent.get(f"/v1/hris/sources/{source['id']}")
+    assert fetched.status_code == 200
+    assert "secret" not in fetched.json()
+    listed = (await services.talent.get("/v1/hris/sources")).json()["items"]
+    assert [s["id"] for s in listed] == [source["id"]]
+    assert source["secret"] not in fetched.text + str(listed)
+    connection = await asyncpg.connect(dsn(database_url))
+    try:
+        sealed = await connection.fetchval("SELECT secret_sealed FROM talent.hris_sources")
+    finally:
+        await connection.close()
+    assert source["secret"] not in sealed
+    assert source["secret"].removeprefix("whsec_") not in sealed
+
+
+@pytest.mark.parametrize(
+    ("vendor_name", "secret", "loc_type"),
+    [("greenhouse", None, "missing"), ("standard_webhooks", "a" * 32, "extra_forbidden")],
+)
+async def test_who_draws_the_secret_depends_on_the_vendor(
+    services: Services,
+    engagement: dict[str, Any],
+    vendor_name: str,
+    secret: str | None,
+    loc_type: str,
+) -> None:
+    body = {"engagement_id": engagement["id"], "name": "Feed", "vendor": vendor_name}
+    response = await services.talent.post("/v1/hris/sources", json={**body, "secret": secret})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0] == {
+        "loc": ["body", "secret"],
+        "msg": response.json()["errors"][0]["msg"],
+        "type": loc_type,
+    }
+
+
+async def test_an_unknown_vendor_or_engagement_is_refused(
+    services: Services, engagement: dict[str, Any]
+) -> None:
+    unknown_vendor = await services.talent.post(
+        "/v1/hris/sources",
+        json={"engagement_id": engagement["id"], "name": "Feed", "vendor": "lever"},
+    )
+    assert unknown_vendor.status_code == 422
+    unknown_engagement = await services.talent.post(
+        "/v1/hris/sources",
+        json={
+            "engagement_id": "0196f5b4-7d3c-7000-8000-000000000000",
+            "name": "F",
+            "vendor": "ashby",
+            "secret": "s" * 20,
+        },
+    )
+    assert unknown_engagement.status_code == 422
+    assert unknown_engagement.json()["errors"][0]["loc"] == ["body", "engagement_id"]
+
+
+async def test_a_signed_delivery_is_stored_before_202_and_a_redelivery_is_a_duplicate(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = builders.standard_webhook(
+        source["secret"], "candidate.hired", {**HIRED, "occurred_at": "2025-03-01T09:00:00Z"}
+    )
+    first = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert first.status_code == 202, first.text
+    again = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "duplicate"
+    events = await _events(services, source["id"])
+    assert [(e["event_id"], e["kind"], e["channel"]) for e in events] == [
+        (headers["webhook-id"], "candidate.hired", "webhook")
+    ] * 2
+    original, duplicate = events
+    assert original["id"] == first.json()["id"]
+    assert duplicate["status"] == "duplicate"
+    assert duplicate["duplicate_of"] == original["id"]
+    # The log never shows what the body holds about the person.
+    assert "Maria" not in str(events)
+
+
+async def test_deliveries_of_one_event_at_once_store_it_once(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = builders.standard_webhook(source["secret"], "candidate.hired", HIRED)
+    answers = await asyncio.gather(
+        *(vendor.post(_deliver(source), content=body, headers=headers) for _ in range(6))
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [202]
+    events = await _events(services, source["id"])
+    originals = [e for e in events if e["duplicate_of"] is None]
+    assert len(originals) == 1
+    assert len(events) == 6
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem_type"),
+    [
+        (lambda h, b: ({**h, "webhook-signature": "v1,AAAA"}, b), "invalid-webhook-signature"),
+        (lambda h, b: (h, b.replace(b"cand-1", b"cand-2")), "invalid-webhook-signature"),
+        (
+            lambda h, b: ({**h, "webhook-signature": "v2,xx v1,not-base64!! v1"}, b),
+            "invalid-webhook-signature",
+        ),
+        (
+            lambda h, b: ({k: v for k, v in h.items() if k != "webhook-signature"}, b),
+            "invalid-webhook-signature",
+        ),
+        (lambda h, b: ({**h, "webhook-timestamp": "soon"}, b), "invalid-webhook-signature"),
+    ],
+    ids=["wrong-signature", "body-changed", "malformed-signatures", "unsigned", "bad-timestamp"],
+)
+async def test_a_forged_delivery_is_a_401_problem_and_not_stored(
+    services: Services,
+    engagement: dict[str, Any],
+    vendor: httpx.AsyncClient,
+    tamper: Any,
+    problem_type: str,
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = tamper(*builders.standard_webhook(source["secret"], "candidate.hired", HIRED))
+    response = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == f"/problems/{problem_type}"
+    assert await _events(services, source["id"]) == []
+
+
+@pytest.mark.parametrize("skew", [-301, 301], ids=["too-old", "too-new"])
+async def test_a_delivery_signed_more_than_five_minutes_away_is_stale(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient, skew: int
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = builders.standard_webhook(
+        source["secret"], "candidate.hired", HIRED, sent_at=time.time() + skew
+    )
+    response = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/stale-webhook-timestamp"
+    assert await _events(services, source["id"]) == []
+    within = builders.standard_webhook(
+        source["secret"], "candidate.hired", HIRED, sent_at=time.time() + skew * 0.9
+    )
+    assert (
+        await vendor.post(_deliver(source), content=within[1], headers=within[0])
+    ).status_code == 202
+
+
+async def test_a_signed_but_unreadable_delivery_is_a_400_problem_and_not_stored(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    not_json = b'{"type": "candidate.hired", "data": '
+    headers, _ = builders.standard_webhook(source["secret"], "candidate.hired", HIRED)
+    from standardwebhooks import Webhook  # signing arbitrary bytes, as a buggy sender would
+
+    def signed(body: bytes) -> dict[str, str]:
+        when = builders.datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=builders.UTC)
+        return {
+            **headers,
+            "webhook-signature": Webhook(source["secret"]).sign(
+                headers["webhook-id"], when, body.decode()
+            ),
+        }
+
+    response = await vendor.post(_deliver(source), content=not_json, headers=signed(not_json))
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/problems/unreadable-webhook"
+    no_start = builders.standard_webhook(
+        source["secret"], "candidate.hired", {k: v for k, v in HIRED.items() if k != "start_date"}
+    )
+    response = await vendor.post(_deliver(source), content=no_start[1], headers=no_start[0])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == ["body", "data", "candidate.hired", "start_date"]
+    assert "cand-1" not in response.text
+    assert await _events(services, source["id"]) == []
+
+
+async def test_an_oversized_delivery_is_a_413_problem_and_not_stored(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = builders.standard_webhook(
+        source["secret"], "candidate.hired", {**HIRED, "padding": "x" * 2_000_000}
+    )
+    response = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert await _events(services, source["id"]) == []
+
+
+async def test_a_delivery_to_a_source_that_does_not_exist_is_a_404(
+    vendor: httpx.AsyncClient,
+) -> None:
+    headers, body = builders.standard_webhook("whsec_" + "A" * 32, "candidate.hired", HIRED)
+    response = await vendor.post(
+        "/v1/hris/sources/0196f5b4-7d3c-7000-8000-000000000000/events",
+        content=body,
+        headers=headers,
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_greenhouse_is_verified_on_the_raw_bytes_it_escaped_before_signing(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    payload = builders.greenhouse_application(101, 201, 4012, stage="Offer", starts_at="2025-04-01")
+    headers, body = builders.greenhouse_delivery(source["secret"], "hire_candidate", payload)
+    assert b"\\u003cHealth\\u003e" in body
+    accepted = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    # The same JSON, re-serialised, is not what Greenhouse signed.
+    reserialised = builders.json.dumps(builders.json.loads(body)).encode()
+    assert reserialised != body
+    refused = await vendor.post(
+        _deliver(source),
+        content=reserialised,
+        headers={**headers, "Greenhouse-Event-ID": "another"},
+    )
+    assert refused.status_code == 401
+    (event,) = await _events(services, source["id"])
+    assert (event["action"], event["kind"], event["event_id"]) == (
+        "hire_candidate",
+        "candidate.hired",
+        headers["Greenhouse-Event-ID"],
+    )
+
+
+async def test_greenhouse_ping_is_acknowledged_and_other_actions_are_kept_as_ignored(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    headers, body = builders.greenhouse_delivery(source["secret"], "ping", {"web_hook_id": 1})
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 200
+    headers, body = builders.greenhouse_delivery(
+        source["secret"], "job_created", {"job": {"id": 4012, "name": "Analyst"}}
+    )
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+    (event,) = await _events(services, source["id"])
+    assert (event["action"], event["status"], event["kind"]) == ("job_created", "ignored", None)
+    assert "job_created" in event["reason"]
+    forged = builders.greenhouse_delivery("not-the-secret-at-all", "ping", {})
+    assert (
+        await vendor.post(_deliver(source), content=forged[1], headers=forged[0])
+    ).status_code == 401
+
+
+async def test_greenhouse_without_its_event_id_header_is_unreadable(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    payload = builders.greenhouse_application(101, 201, 4012)
+    headers, body = builders.greenhouse_delivery(
+        source["secret"], "candidate_stage_change", payload
+    )
+    del headers["Greenhouse-Event-ID"]
+    response = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == ["header", "greenhouse-event-id"]
+
+
+async def test_ashby_dedupes_on_its_webhook_action_id(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "ashby")
+    data = {"application": builders.ashby_application("app-a", "cand-a", "job-a")}
+    headers, body = builders.ashby_delivery(source["secret"], "candidateStageChange", data)
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 200
+    wrong = {**headers, "Ashby-Signature": headers["Ashby-Signature"].replace("sha256=", "sha1=")}
+    assert (await vendor.post(_deliver(source), content=body, headers=wrong)).status_code == 401
+    ping = builders.ashby_delivery(source["secret"], "ping", {})
+    assert (
+        await vendor.post(_deliver(source), content=ping[1], headers=ping[0])
+    ).status_code == 200
+    events = await _events(services, source["id"])
+    assert [(e["kind"], e["status"] == "duplicate") for e in events] == [
+        ("application.stage_changed", False),
+        ("application.stage_changed", True),
+    ]
+
+
+async def test_during_a_rotation_overlap_both_secrets_pass_and_after_it_only_the_new_one(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    old = source["secret"]
+    rotated = await services.talent.post(
+        f"/v1/hris/sources/{source['id']}/secret-rotations", json={"overlap_hours": 24}
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_")
+    assert new != old
+
+    async def deliver(*secrets: str) -> int:
+        headers, body = builders.standard_webhook(secrets[0], "candidate.hired", HIRED)
+        if len(secrets) > 1:  # a sender signing with both, as the spec allows mid-rotation
+            extra = builders.standard_webhook(
+                secrets[1],
+                "candidate.hired",
+                HIRED,
+                msg_id=headers["webhook-id"],
+                sent_at=float(headers["webhook-timestamp"]),
+            )[0]
+            headers["webhook-signature"] += " " + extra["webhook-signature"]
+        return (await vendor.post(_deliver(source), content=body, headers=headers)).status_code
+
+    assert await deliver(old) == 202
+    assert await deliver(new) == 202
+    assert await deliver("whsec_" + "B" * 40, new) == 202
+    ended = await services.talent.post(
+        f"/v1/hris/sources/{source['id']}/secret-rotations", json={"overlap_hours": 0}
+    )
+    newest = ended.json()["secret"]
+    assert await deliver(old) == 401
+    assert await deliver(new) == 401
+    assert await deliver(newest) == 202
+
+
+async def test_rotating_a_greenhouse_secret_takes_the_one_set_in_greenhouse(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    path = f"/v1/hris/sources/{source['id']}/secret-rotations"
+    assert (await services.talent.post(path, json={})).status_code == 422
+    rotated = await services.talent.post(path, json={"secret": "the-new-greenhouse-key-1234"})
+    assert rotated.json()["secret"] == "the-new-greenhouse-key-1234"
+    payload = builders.greenhouse_application(1, 2, 3)
+    for secret in (source["secret"], "the-new-greenhouse-key-1234"):
+        headers, body = builders.greenhouse_delivery(secret, "candidate_stage_change", payload)
+        assert (
+            await vendor.post(_deliver(source), content=body, headers=headers)
+        ).status_code == 202
+
+
+async def test_a_batch_answers_per_event_and_a_resent_batch_changes_nothing(
+    services: Services, engagement: dict[str, Any]
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "ashby")
+    events = [
+        {
+            "kind": "application.created",
+            "event_id": f"e{i}",
+            "occurred_at": "2025-03-01T09:00:00Z",
+            "candidate": {"external_id": f"c{i}"},
+            "application_id": f"a{i}",
+            "job_id": "j",
+        }
+        for i in range(3)
+    ]
+    path = f"/v1/hris/sources/{source['id']}/event-batches"
+    first = await services.talent.post(path, json={"events": events})
+    assert first.status_code == 202, first.text
+    assert [r["status"] for r in first.json()["results"]] == ["received"] * 3
+    again = await services.talent.post(
+        path, json={"events": [events[1], {**events[1], "event_id": "e9"}]}
+    )
+    assert [(r["event_id"], r["status"]) for r in again.json()["results"]] == [
+        ("e1", "duplicate"),
+        ("e9", "received"),
+    ]
+    assert again.json()["results"][0]["id"] == first.json()["results"][1]["id"]
+    invalid = await services.talent.post(
+        path, json={"events": [events[0], {**events[0], "kind": "nope"}]}
+    )
+    assert invalid.status_code == 422
+    logged = await _events(services, source["id"])
+    assert [(e["event_id"], e["channel"]) for e in logged if e["status"] != "duplicate"] == [
+        ("e0", "batch"),
+        ("e1", "batch"),
+        ("e2", "batch"),
+        ("e9", "batch"),
+    ]
+
+
+async def test_the_event_log_filters_and_pages(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    for action in ("job_created", "job_updated", "candidate_stage_change"):
+        headers, body = builders.greenhouse_delivery(
+            source["secret"], action, builders.greenhouse_application(1, 2, 3)
+        )
+        assert (
+            await vendor.post(_deliver(source), content=body, headers=headers)
+        ).status_code == 202
+    path = f"/v1/hris/sources/{source['id']}/events"
+    ignored = (await services.talent.get(path, params={"status": "ignored"})).json()["items"]
+    assert [e["action"] for e in ignored] == ["job_created", "job_updated"]
+    first = (await services.talent.get(path, params={"limit": 2})).json()
+    second = (
+        await services.talent.get(path, params={"limit": 2, "cursor": first["next_cursor"]})
+    ).json()
+    assert [e["action"] for e in first["items"] + second["items"]] == [
+        "job_created",
+        "job_updated",
+        "candidate_stage_change",
+    ]
+    assert second["next_cursor"] is None
+    by_kind = (await services.talent.get(path, params={"kind": "application.stage_changed"})).json()
+    assert [e["action"] for e in by_kind["items"]] == ["candidate_stage_change"]
