@@ -1,10 +1,9 @@
 import base64
 import binascii
 import hashlib
-from typing import Self
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from handover_kit.settings import Environment, ServiceSettings
@@ -35,26 +34,20 @@ class Settings(ServiceSettings):
         description="How often the event processor looks for work besides being notified.",
     )
 
-    @field_validator("hris_secrets_keys")
-    @classmethod
-    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            for key in value.get_secret_value().split(","):
-                try:
-                    Fernet(key.strip())
-                except (binascii.Error, ValueError):
-                    raise ValueError(
-                        "each key must be 32 bytes in urlsafe base64 (a Fernet key)"
-                    ) from None
-        return value
-
-    @model_validator(mode="after")
-    def _secrets_key_in_production(self) -> Self:
-        if self.environment is Environment.PRODUCTION and self.hris_secrets_keys is None:
-            raise ValueError("hris_secrets_keys must be set in production")
-        return self
-
     def hris_keys(self) -> list[str]:
+        """The keys, checked. Checked here, when the server starts, rather than when settings
+        load: the migration jobs load them too, and never hold this key."""
         if self.hris_secrets_keys is None:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError("TALENT_HRIS_SECRETS_KEYS must be set in production")
             return [DEV_HRIS_SECRETS_KEY]
-        return [key.strip() for key in self.hris_secrets_keys.get_secret_value().split(",")]
+        keys = [key.strip() for key in self.hris_secrets_keys.get_secret_value().split(",")]
+        for key in keys:
+            try:
+                Fernet(key)
+            except (binascii.Error, ValueError):
+                raise ValueError(
+                    "TALENT_HRIS_SECRETS_KEYS: each key must be 32 bytes in urlsafe base64 "
+                    "(a Fernet key)"
+                ) from None
+        return keys

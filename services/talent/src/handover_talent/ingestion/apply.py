@@ -5,13 +5,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handover_kit.outbox import Publisher
 from handover_shared.hiring_events import HiringEvent
 from handover_talent.ingestion.models import HrisSource
-
-
-class PipelineUnavailable(Exception):
-    """No pipeline applies canonical events in this build yet."""
+from handover_talent.pipeline.apply import EventContext, apply_hiring_event
 
 
 async def apply_to_pipeline(
     session: AsyncSession, publisher: Publisher, source: HrisSource, event: HiringEvent
 ) -> None:
-    raise PipelineUnavailable(f"No pipeline applies {event.kind} events yet; replay it later.")
+    context = EventContext(
+        source_id=source.id,
+        engagement_id=source.engagement_id,
+        client_id=source.client_id,
+        partner_id=source.partner_id,
+    )
+    await apply_hiring_event(session, publisher, context, event)

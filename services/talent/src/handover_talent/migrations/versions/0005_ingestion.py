@@ -5,7 +5,7 @@ unique per (source, event id) among originals: the index, not a lookup, keeps a 
 from being applied twice.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,7 +26,7 @@ TENANT = "NULLIF(current_setting('handover.tenant', true), '')::uuid"
 TABLES = ("hris_sources", "hris_events")
 
 
-def _timestamp(name: str, *, nullable: bool = False, default: bool = True) -> sa.Column:
+def _timestamp(name: str, *, nullable: bool = False, default: bool = True) -> sa.Column[object]:
     return sa.Column(
         name,
         sa.DateTime(timezone=True),
