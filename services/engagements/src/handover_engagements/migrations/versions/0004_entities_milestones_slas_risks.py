@@ -67,7 +67,6 @@ def _engagement_columns(table: str) -> list[sa.Column[object] | sa.Constraint]:
             ["engagement_id"],
             [f"{SCHEMA}.engagements.id"],
             name=op.f(f"fk_{table}_engagement_id_engagements"),
-            ondelete="CASCADE",
         ),
     ]
 
@@ -190,7 +189,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_engagements_risks_engagement_id_severity"),
         "risks",
-        ["engagement_id", sa.text("severity DESC"), "id"],
+        ["engagement_id", "severity", "id"],
         schema=SCHEMA,
     )
 
