@@ -461,3 +461,18 @@ async def test_the_event_log_filters_and_pages(
     assert second["next_cursor"] is None
     by_kind = (await services.talent.get(path, params={"kind": "application.stage_changed"})).json()
     assert [e["action"] for e in by_kind["items"]] == ["candidate_stage_change"]
+
+
+async def test_a_dedupe_id_longer_than_is_kept_is_unreadable_not_a_failure(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    headers, body = builders.greenhouse_delivery(
+        source["secret"],
+        "candidate_stage_change",
+        builders.greenhouse_application(1, 2, 3),
+        event_id="e" * 201,
+    )
+    response = await vendor.post(_deliver(source), content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert await _events(services, source["id"]) == []

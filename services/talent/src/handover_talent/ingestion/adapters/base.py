@@ -21,6 +21,10 @@ from handover_talent.errors import InvalidSignature, UnreadableDelivery
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+# The columns that keep them: `hris_events.event_id` and `.action`.
+MAX_EVENT_ID = 200
+MAX_ACTION = 100
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -57,9 +61,19 @@ class Adapter(ABC):
         """The delivery, or `UnreadableDelivery`. Runs again when the processor applies it, so a
         fixed adapter applies a replayed event as it reads it now."""
         try:
-            return self.interpret(headers, body, received_at)
+            delivery = self.interpret(headers, body, received_at)
         except ValidationError as exc:  # a value the canonical event refuses
             raise unreadable(exc) from None
+        for name, value, limit in (
+            ("event id", delivery.event_id, MAX_EVENT_ID),
+            ("action", delivery.action, MAX_ACTION),
+        ):
+            if len(value) > limit or "\x00" in value:
+                raise UnreadableDelivery(
+                    f"The delivery's {name} is not one this service keeps: at most {limit} "
+                    "characters, no NUL."
+                )
+        return delivery
 
     @abstractmethod
     def interpret(
