@@ -89,6 +89,8 @@ GATEWAY_ROUTES = {
     "/v1/hris/": "talent",
     "/v1/admin/talent/": "talent",
     "/v1/metrics": "kpi",
+    "/v1/targets": "kpi",
+    "/v1/scorecards/": "kpi",
     "/v1/admin/kpi/": "kpi",
 }
 

@@ -6,8 +6,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
-"""Metric keys are stable identifiers: `time_to_hire_days`, `sla_compliance`."""
+METRIC_KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+"""Metric keys are stable identifiers in lowercase snake case: `time_to_hire`, `sla_compliance`."""
+METRIC_KEY_MAX_LENGTH = 64
 
 TRANSFER_READINESS_PATH = "/internal/v1/engagements/{engagement_id}/transfer-readiness"
 """Where the engagements service asks kpi whether an engagement is ready for transfer."""
@@ -35,7 +36,7 @@ class MetricVerdict(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    metric_key: str = Field(pattern=METRIC_KEY_PATTERN)
+    metric_key: str = Field(max_length=METRIC_KEY_MAX_LENGTH, pattern=METRIC_KEY_PATTERN)
     status: MetricStatus
     value: float | None = Field(description="The latest value; null without data.")
     target: float | None = None
@@ -60,10 +61,10 @@ class TransferReadiness(BaseModel):
                         {
                             "metric_key": "retention_rate",
                             "status": "missed",
-                            "value": 0.81,
-                            "target": 0.9,
+                            "value": 81.0,
+                            "target": 90.0,
                             "comparator": "gte",
-                            "reason": "Retention 0.81 is below the target 0.9.",
+                            "reason": "retention_rate is 81, and the target is gte 90.",
                         }
                     ],
                 }

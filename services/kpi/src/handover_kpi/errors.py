@@ -1,6 +1,36 @@
-from handover_kit.errors import NotFound
+from handover_kit.errors import Conflict, NotFound, UnprocessableContent
 
 
 class MetricNotFound(NotFound):
     title = "Metric Not Found"
     type = "/problems/metric-not-found"
+
+
+class MetricExists(Conflict):
+    title = "Metric Exists"
+    type = "/problems/metric-exists"
+
+
+class TargetNotFound(NotFound):
+    title = "Target Not Found"
+    type = "/problems/target-not-found"
+
+
+class EngagementNotFound(NotFound):
+    title = "Engagement Not Found"
+    type = "/problems/engagement-not-found"
+
+
+class UnknownEngagement(UnprocessableContent):
+    title = "Unknown Engagement"
+    type = "/problems/unknown-engagement"
+
+
+class UnknownMetric(UnprocessableContent):
+    title = "Unknown Metric"
+    type = "/problems/unknown-metric"
+
+
+class SlaTargetReadOnly(Conflict):
+    title = "SLA Target Is Read-Only"
+    type = "/problems/sla-target-read-only"

@@ -7,8 +7,10 @@ from handover_kit.app import ServiceSpec, create_service_app
 from handover_kit.directory import remote_directory
 from handover_kpi.config import Settings
 from handover_kpi.db import MESSAGING, MIGRATIONS
-from handover_kpi.hiring.handlers import HANDLERS
+from handover_kpi.hiring.handlers import HANDLERS as HIRING_HANDLERS
 from handover_kpi.metrics.router import router as metrics_router
+from handover_kpi.targets.handlers import HANDLERS as SLA_HANDLERS
+from handover_kpi.targets.router import router as targets_router
 
 SPEC = ServiceSpec(
     name="kpi",
@@ -17,12 +19,21 @@ SPEC = ServiceSpec(
     "the metric catalog, and later data points and targets.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[metrics_router],
+    routers=[metrics_router, targets_router],
     directory=remote_directory("engagements"),
     messaging=MESSAGING,
-    handlers=HANDLERS,
+    handlers=[*HIRING_HANDLERS, *SLA_HANDLERS],
     tags=[
         {"name": "metrics", "description": "What can be measured: unit, aggregation, direction."},
+        {
+            "name": "targets",
+            "description": "What an engagement's metrics are held to, by hand or by its SLAs.",
+        },
+        {
+            "name": "scorecards",
+            "description": "How an engagement stands against its targets, and whether that "
+            "makes it ready for transfer.",
+        },
     ],
 )
 

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN
 from handover_shared.pagination import Page
 
-KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
-KEY_MAX_LENGTH = 64
+KEY_PATTERN = METRIC_KEY_PATTERN
+KEY_MAX_LENGTH = METRIC_KEY_MAX_LENGTH
 
 MetricKey = Annotated[
     str,
@@ -45,6 +46,35 @@ class MetricAggregation(StrEnum):
 class MetricDirection(StrEnum):
     HIGHER_IS_BETTER = "higher_is_better"
     LOWER_IS_BETTER = "lower_is_better"
+
+
+class MetricCreate(BaseModel):
+    """A custom metric. The catalog is one for the whole platform: a key means the same thing
+    in every engagement, so that SLAs, series and exports across tenants can name it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "first_contact_resolution",
+                    "name": "First contact resolution",
+                    "description": "Share of customer contacts resolved without a follow-up, "
+                    "from 0 to 100.",
+                    "unit": "percent",
+                    "aggregation": "avg",
+                    "direction": "higher_is_better",
+                }
+            ]
+        },
+    )
+
+    key: MetricKey
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    unit: MetricUnit
+    aggregation: MetricAggregation
+    direction: MetricDirection
 
 
 class MetricRead(BaseModel):
