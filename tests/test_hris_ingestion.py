@@ -253,7 +253,7 @@ async def test_a_delivery_to_a_source_that_does_not_exist_is_a_404(
 ) -> None:
     headers, body = builders.standard_webhook("whsec_" + "A" * 32, "candidate.hired", HIRED)
     response = await vendor.post(
-        "/v1/hris/sources/0196f5b4-7d3c-7000-8000-000000000000/events",
+        "/v1/hris/sources/0196f5b4-7d3c-7000-8000-000000000000/webhook",
         content=body,
         headers=headers,
     )

@@ -8,7 +8,7 @@ happened at the source, so that events applied out of order converge to the same
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -38,8 +38,16 @@ class Candidate(BaseModel):
     email: Text | None = Field(default=None, max_length=320)
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """`kind` picks the event's schema, so a sender must state it; Python code building an
+    event leaves it to its default."""
+    required = schema.setdefault("required", [])
+    if "kind" not in required:
+        required.insert(0, "kind")
+
+
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_kind_required)
 
     event_id: ExternalId = Field(description="The source's id of this event; stable on retries.")
     occurred_at: AwareDatetime = Field(description="When it happened at the source.")

@@ -74,7 +74,7 @@ SourceId = Annotated[UUID, Path(description="The HRIS source's `id`.")]
 
 def _read(source: HrisSource) -> HrisSourceRead:
     return HrisSourceRead.model_validate(
-        {**source.model_dump(), "webhook_path": f"{PREFIX}/sources/{source.id}/events"}
+        {**source.model_dump(), "webhook_path": f"{PREFIX}/sources/{source.id}/webhook"}
     )
 
 
@@ -150,7 +150,7 @@ async def rotate_hris_secret(
 
 # Called by the vendor, not by our API's clients: signed, not bearer-authenticated, shaped by
 # the vendor; so not in the OpenAPI document (docs/security.md describes it).
-@router.post("/sources/{source_id}/events", include_in_schema=False, status_code=202)
+@router.post("/sources/{source_id}/webhook", include_in_schema=False, status_code=202)
 async def receive_hris_delivery(
     source_id: UUID,
     request: Request,

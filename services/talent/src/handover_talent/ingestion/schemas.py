@@ -18,7 +18,7 @@ _SOURCE_EXAMPLE: dict[str, Any] = {
     "engagement_id": _ENGAGEMENT_ID,
     "name": "Greenhouse, Manila hiring",
     "vendor": "greenhouse",
-    "webhook_path": f"/v1/hris/sources/{_SOURCE_ID}/events",
+    "webhook_path": f"/v1/hris/sources/{_SOURCE_ID}/webhook",
     "secret_rotated_at": "2025-01-16T08:00:00Z",
     "previous_secret_expires_at": None,
     "created_at": "2025-01-16T08:00:00Z",
