@@ -8,3 +8,5 @@ class Settings(ServiceSettings):
 
     db_role: str = "engagements"
     port: int = 8001
+    talent_url: str = "http://127.0.0.1:8002"
+    kpi_url: str = "http://127.0.0.1:8003"

@@ -1,6 +1,7 @@
 from sqlmodel import SQLModel
 
 from handover_kit.db import schema_registry
+from handover_kit.idempotency import Idempotency
 from handover_kit.messaging import Messaging
 from handover_kit.migrations import Migrations
 
@@ -14,3 +15,6 @@ class Table(SQLModel, registry=schema_registry(SCHEMA)):
 
 MESSAGING = Messaging(Table.metadata)
 """This service's outbox and inbox tables: facts it tells, and facts it was told."""
+
+IDEMPOTENCY = Idempotency(Table.metadata)
+"""This service's idempotency keys: the answers to creates that may be retried."""

@@ -1,4 +1,4 @@
-from handover_kit.errors import Conflict, NotFound, UnprocessableContent
+from handover_kit.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from handover_shared.engagements import ENGAGEMENT_NOT_FOUND
 
 
@@ -40,3 +40,78 @@ class ApiKeyNotFound(NotFound):
 class InvalidGrant(UnprocessableContent):
     title = "Invalid Grant"
     type = "/problems/invalid-grant"
+
+
+class IllegalTransition(Conflict):
+    title = "Illegal Transition"
+    type = "/problems/illegal-transition"
+
+
+class GateNotPassed(Conflict):
+    title = "Gate Not Passed"
+    type = "/problems/gate-not-passed"
+
+
+class GateOverrideRefused(Forbidden):
+    title = "Gate Override Refused"
+    type = "/problems/gate-override-refused"
+
+
+class InvalidLegalEntity(UnprocessableContent):
+    title = "Invalid Legal Entity"
+    type = "/problems/invalid-legal-entity"
+
+
+class InvalidTransitions(UnprocessableContent):
+    title = "Invalid Transitions"
+    type = "/problems/invalid-transitions"
+
+
+class TransferPlanItemNotFound(NotFound):
+    title = "Transfer Plan Item Not Found"
+    type = "/problems/transfer-plan-item-not-found"
+
+
+class TransferPlanApproved(Conflict):
+    title = "Transfer Plan Approved"
+    type = "/problems/transfer-plan-approved"
+
+
+class LegalEntityNotFound(NotFound):
+    title = "Legal Entity Not Found"
+    type = "/problems/legal-entity-not-found"
+
+
+class LegalEntityExists(Conflict):
+    title = "Legal Entity Exists"
+    type = "/problems/legal-entity-exists"
+
+
+class MilestoneNotFound(NotFound):
+    title = "Milestone Not Found"
+    type = "/problems/milestone-not-found"
+
+
+class MilestoneEvidenceRequired(UnprocessableContent):
+    title = "Milestone Evidence Required"
+    type = "/problems/milestone-evidence-required"
+
+
+class InvalidMilestoneCompletion(UnprocessableContent):
+    title = "Invalid Milestone Completion"
+    type = "/problems/invalid-milestone-completion"
+
+
+class SlaNotFound(NotFound):
+    title = "SLA Not Found"
+    type = "/problems/sla-not-found"
+
+
+class SlaExists(Conflict):
+    title = "SLA Exists"
+    type = "/problems/sla-exists"
+
+
+class RiskNotFound(NotFound):
+    title = "Risk Not Found"
+    type = "/problems/risk-not-found"
