@@ -52,7 +52,7 @@ SPEC = ServiceSpec(
             "name": "milestones",
             "description": "What must happen in each phase, and the evidence that it did.",
         },
-        {"name": "slas", "description": "Service levels an engagement promises, which kpi measures."},
+        {"name": "slas", "description": "Service levels promised; kpi measures them."},
         {"name": "risks", "description": "What may go wrong, how likely, how bad, and the answer."},
         {
             "name": "transfer-plans",

@@ -12,6 +12,7 @@ from pydantic import (
     UrlConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from handover_shared.engagements import Owner, Phase
 from handover_shared.pagination import Page
@@ -29,7 +30,7 @@ class MilestoneStatus(StrEnum):
 SETTLED = frozenset({MilestoneStatus.DONE, MilestoneStatus.CANCELLED})
 """Statuses that no longer hold a gate back: done, or no longer wanted."""
 
-_MILESTONE = {
+_MILESTONE: JsonDict = {
     "id": "01936f1c-4e5f-7a61-9b72-8c9d0e1f2a34",
     "engagement_id": "01936f0f-2b7d-7e41-8c55-6a0e4f3b2d10",
     "title": "First 12 claims specialists onboarded",

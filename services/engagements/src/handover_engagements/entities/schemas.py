@@ -1,0 +1,119 @@
+from datetime import datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+from pydantic_extra_types.country import CountryAlpha2
+
+from handover_shared.pagination import Page
+from handover_shared.text import Text
+
+_Name = Annotated[
+    Text,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="The registered company name.",
+        examples=["Acme Health Philippines, Inc."],
+    ),
+]
+_Country = Annotated[
+    CountryAlpha2,
+    Field(
+        description="Where the entity is registered: an ISO 3166-1 alpha-2 code, upper case.",
+        examples=["PH"],
+    ),
+]
+_RegistrationNumber = Annotated[
+    Text,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="The number the country's company registry gives it; unique per country "
+        "within an organization.",
+        examples=["CS201912345"],
+    ),
+]
+_Address = Annotated[
+    Text | None,
+    Field(
+        max_length=1000,
+        description="The registered address.",
+        examples=["25th Floor, One Ayala, Makati City, Metro Manila 1226"],
+    ),
+]
+
+_ENTITY: JsonDict = {
+    "id": "01936f0e-8b4d-7a11-8e2f-4c6d8e0f1a23",
+    "organization_id": "01936f0e-8a3c-7c2a-9f1e-3b5d7a9c1e20",
+    "name": "Acme Health Philippines, Inc.",
+    "country": "PH",
+    "registration_number": "CS201912345",
+    "address": "25th Floor, One Ayala, Makati City, Metro Manila 1226",
+    "version": 1,
+    "created_at": "2025-01-15T09:40:00Z",
+    "updated_at": "2025-01-15T09:40:00Z",
+}
+
+
+class LegalEntityCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Health Philippines, Inc.",
+                    "country": "PH",
+                    "registration_number": "CS201912345",
+                    "address": "25th Floor, One Ayala, Makati City, Metro Manila 1226",
+                }
+            ]
+        },
+    )
+
+    name: _Name
+    country: _Country
+    registration_number: _RegistrationNumber
+    address: _Address = None
+
+
+class LegalEntityUpdate(BaseModel):
+    """Only the fields sent change; `null` clears the address."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"address": "12th Floor, Ayala Triangle Gardens, Makati City 1226"}]
+        },
+    )
+
+    name: _Name | None = None
+    country: _Country | None = None
+    registration_number: _RegistrationNumber | None = None
+    address: _Address = None
+
+    @model_validator(mode="after")
+    def _required_not_cleared(self) -> Self:
+        for name in ("name", "country", "registration_number"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class LegalEntityRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_ENTITY]})
+
+    id: UUID
+    organization_id: UUID = Field(description="The organization the entity belongs to.")
+    name: str = Field(description="The registered company name.")
+    country: str = Field(description="ISO 3166-1 alpha-2 code.", examples=["PH"])
+    registration_number: str = Field(description="The company registry's number.")
+    address: str | None = Field(description="The registered address.")
+    version: int = Field(ge=1, description="Grows by one with every change; the `ETag`.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class LegalEntityPage(Page[LegalEntityRead]):
+    """A page of an organization's legal entities, oldest first."""
