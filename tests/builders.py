@@ -289,3 +289,42 @@ async def hris_events_settled(
             return items
         assert time.monotonic() < deadline, "events still waiting for the processor"
         await asyncio.sleep(0.05)
+
+
+def role(engagement_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "engagement_id": engagement_id,
+        "title": "Claims analyst",
+        "function": "Claims operations",
+        "seniority": "mid",
+        "location": "Manila",
+        "salary_currency": "PHP",
+        "salary_min": 600000,
+        "salary_max": 900000,
+        "responsibilities": ["Adjudicate health claims"],
+        "success_criteria": ["98% adjudication accuracy"],
+        **overrides,
+    }
+
+
+async def create_role(
+    client: httpx.AsyncClient, engagement_id: str, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post("/v1/roles", json=role(engagement_id, **overrides))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def open_requisition(
+    client: httpx.AsyncClient, engagement_id: str, **overrides: Any
+) -> dict[str, Any]:
+    """A requisition for a role ready to hire for, opened: what tells kpi it opened."""
+    role_id = (await create_role(client, engagement_id))["id"]
+    body = {"engagement_id": engagement_id, "role_id": role_id, "headcount": 1, **overrides}
+    response = await client.post("/v1/requisitions", json=body)
+    assert response.status_code == 201, response.text
+    opened = await client.post(
+        f"/v1/requisitions/{response.json()['id']}/transitions", json={"status": "open"}
+    )
+    assert opened.status_code == 200, opened.text
+    return dict(opened.json())

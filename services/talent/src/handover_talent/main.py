@@ -14,7 +14,11 @@ from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
 from handover_talent.ingestion.router import router as hris_router
 from handover_talent.ingestion.secrets import SecretBox
+from handover_talent.members.router import internal_router as members_internal_router
+from handover_talent.members.router import members_router, transfers_router
+from handover_talent.pipeline.router import applications_router, candidates_router
 from handover_talent.requisitions.router import router as requisitions_router
+from handover_talent.roles.router import router as roles_router
 
 SPEC = ServiceSpec(
     name="talent",
@@ -23,11 +27,40 @@ SPEC = ServiceSpec(
     "and team members.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[requisitions_router, hris_router],
+    routers=[
+        roles_router,
+        requisitions_router,
+        candidates_router,
+        applications_router,
+        members_router,
+        transfers_router,
+        members_internal_router,
+        hris_router,
+    ],
     directory=remote_directory(engagements.UPSTREAM),
     messaging=MESSAGING,
     tags=[
+        {
+            "name": "roles",
+            "description": "What each position in an engagement's team is for, written before "
+            "anyone is hired for it.",
+        },
         {"name": "requisitions", "description": "Roles an engagement needs filled, and how many."},
+        {"name": "candidates", "description": "People considered for a team; erasable."},
+        {
+            "name": "applications",
+            "description": "A candidate in the pipeline of one requisition, with the full "
+            "history of its stages.",
+        },
+        {
+            "name": "team-members",
+            "description": "The people an engagement employs, who employs them, and when they "
+            "joined and left.",
+        },
+        {
+            "name": "employment-transfers",
+            "description": "Moves of team members' contracts to the client's legal entity.",
+        },
         {
             "name": "hris",
             "description": "HRIS and ATS sources that push hiring events, signed; what each sent "

@@ -5,8 +5,11 @@ import httpx
 from fastapi import Depends, Request
 
 from handover_kit.app import upstream
+from handover_kit.auth import Principal
 from handover_kit.upstreams import Upstream
 from handover_shared.engagements import ENGAGEMENT_NOT_FOUND, EngagementRead
+from handover_shared.problems import FieldError
+from handover_talent.errors import UnknownEngagement
 
 UPSTREAM = "engagements"
 
@@ -25,6 +28,22 @@ class EngagementsClient:
         if response.status_code != httpx.codes.OK:
             raise self._engagements.unavailable(f"status {response.status_code}")
         return self._engagements.parse(response, EngagementRead)
+
+    async def visible_engagement(
+        self, engagement_id: UUID, principal: Principal, loc: list[str | int]
+    ) -> EngagementRead:
+        """The engagement, if the caller may act on it; another tenant's engagement is answered
+        exactly as a missing one (422 on the field at `loc`)."""
+        engagement = await self.get_engagement(engagement_id)
+        if engagement is None or not (
+            principal.all_tenants
+            or principal.tenant in (engagement.client_id, engagement.partner_id)
+        ):
+            raise UnknownEngagement(
+                f"There is no engagement {engagement_id}.",
+                errors=[FieldError(loc=loc, msg="No such engagement", type="not_found")],
+            )
+        return engagement
 
 
 def _says_no_such_engagement(response: httpx.Response) -> bool:

@@ -1,9 +1,12 @@
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlmodel import col
 
+from handover_kit.db import flush_unique
 from handover_kit.pagination import PageRequest
 from handover_kit.repository import Repository
+from handover_talent.members.repository import TeamMemberRepository
 from handover_talent.requisitions.models import Requisition
 from handover_talent.requisitions.schemas import RequisitionStatus
 
@@ -24,3 +27,11 @@ class RequisitionRepository(Repository[Requisition]):
             after=page.after_id(),
             equal={col(Requisition.engagement_id): engagement_id, col(Requisition.status): status},
         )
+
+    async def save(self, requisition: Requisition) -> Requisition:
+        await flush_unique(self.session)
+        await self.session.refresh(requisition)
+        return requisition
+
+    async def hired_counts(self, requisition_ids: Sequence[UUID]) -> dict[UUID, int]:
+        return await TeamMemberRepository(self.session).hired_counts(requisition_ids)

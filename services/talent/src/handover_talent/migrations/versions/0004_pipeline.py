@@ -12,6 +12,7 @@ Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,7 +38,7 @@ TABLES = (
 STAGES = ("sourced", "screening", "interview", "offer", "hired", "rejected", "withdrawn")
 
 
-def _timestamp(name: str, *, nullable: bool = False, default: bool = True) -> sa.Column:
+def _timestamp(name: str, *, nullable: bool = False, default: bool = True) -> sa.Column[Any]:
     return sa.Column(
         name,
         sa.DateTime(timezone=True),
@@ -46,11 +47,11 @@ def _timestamp(name: str, *, nullable: bool = False, default: bool = True) -> sa
     )
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[Any]:
     return sa.Column("id", sa.Uuid(), server_default=sa.text("uuidv7()"), nullable=False)
 
 
-def _parties() -> list[sa.Column]:
+def _parties() -> list[sa.Column[Any]]:
     return [
         sa.Column("engagement_id", sa.Uuid(), nullable=False),
         sa.Column("client_id", sa.Uuid(), nullable=False),
@@ -108,6 +109,11 @@ def upgrade() -> None:
         "requisitions",
         sa.Column("external_job_id", sa.String(length=200), nullable=True),
         schema=SCHEMA,
+    )
+    # The partner's employing entity as the engagements service named it when the requisition
+    # last opened: hires applied from HRIS events (which cannot wait on another service) take it.
+    op.add_column(
+        "requisitions", sa.Column("partner_entity_id", sa.Uuid(), nullable=True), schema=SCHEMA
     )
     op.add_column(
         "requisitions", _timestamp("opened_at", nullable=True, default=False), schema=SCHEMA
@@ -291,7 +297,14 @@ def downgrade() -> None:
     op.drop_constraint(
         op.f("fk_requisitions_role_id_roles"), "requisitions", schema=SCHEMA, type_="foreignkey"
     )
-    for column in ("version", "filled_at", "opened_at", "external_job_id", "target_start"):
+    for column in (
+        "version",
+        "filled_at",
+        "opened_at",
+        "partner_entity_id",
+        "external_job_id",
+        "target_start",
+    ):
         op.drop_column("requisitions", column, schema=SCHEMA)
     op.drop_column("requisitions", "role_id", schema=SCHEMA)
     op.drop_table("roles", schema=SCHEMA)

@@ -1,0 +1,154 @@
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+
+from handover_kit.pagination import PageRequest
+from handover_kit.repository import Repository
+from handover_shared.hiring_events import ApplicationStage
+from handover_talent.pipeline.history import EMPLOYEE_KINDS, Entry
+from handover_talent.pipeline.models import Application, Candidate, PipelineEvent
+
+
+def _entry(row: PipelineEvent) -> Entry:
+    return Entry(
+        kind=row.kind,
+        occurred_at=row.occurred_at,
+        event_key=row.event_key,
+        stage=row.stage,
+        details=row.details,
+    )
+
+
+class CandidateRepository(Repository[Candidate]):
+    model = Candidate
+
+    async def by_external_id(self, source_id: UUID, external_id: str) -> Candidate | None:
+        return (
+            await self.session.scalars(
+                select(Candidate).where(
+                    col(Candidate.source_id) == source_id,
+                    col(Candidate.external_id) == external_id,
+                )
+            )
+        ).one_or_none()
+
+    async def add_from_source(self, candidate: Candidate) -> Candidate:
+        """The source's candidate, inserted unless a concurrent event inserted it first."""
+        values = candidate.model_dump(exclude={"id", "created_at", "updated_at", "erased_at"})
+        await self.session.execute(
+            insert(Candidate)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        )
+        assert candidate.source_id is not None
+        assert candidate.external_id is not None
+        found = await self.by_external_id(candidate.source_id, candidate.external_id)
+        assert found is not None
+        return found
+
+    async def save(self, candidate: Candidate) -> Candidate:
+        await self.session.flush()
+        await self.session.refresh(candidate)
+        return candidate
+
+    async def list(
+        self, page: PageRequest, *, engagement_id: UUID | None
+    ) -> tuple[list[Candidate], str | None]:
+        return await self.page(
+            page,
+            key=col(Candidate.id),
+            after=page.after_id(),
+            equal={col(Candidate.engagement_id): engagement_id},
+        )
+
+
+class ApplicationRepository(Repository[Application]):
+    model = Application
+
+    async def by_external_id(self, source_id: UUID, external_id: str) -> Application | None:
+        return (
+            await self.session.scalars(
+                select(Application).where(
+                    col(Application.source_id) == source_id,
+                    col(Application.external_id) == external_id,
+                )
+            )
+        ).one_or_none()
+
+    async def add_from_source(self, application: Application) -> Application:
+        values = application.model_dump(exclude={"id", "created_at", "updated_at"})
+        await self.session.execute(
+            insert(Application)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        )
+        assert application.source_id is not None
+        assert application.external_id is not None
+        found = await self.by_external_id(application.source_id, application.external_id)
+        assert found is not None
+        return found
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        requisition_id: UUID | None,
+        candidate_id: UUID | None,
+        stage: ApplicationStage | None,
+    ) -> tuple[list[Application], str | None]:
+        return await self.page(
+            page,
+            key=col(Application.id),
+            after=page.after_id(),
+            equal={
+                col(Application.requisition_id): requisition_id,
+                col(Application.candidate_id): candidate_id,
+                col(Application.stage): stage,
+            },
+        )
+
+
+class HistoryRepository(Repository[PipelineEvent]):
+    model = PipelineEvent
+
+    async def record(self, event: PipelineEvent) -> bool:
+        """Whether the event is new: one already recorded under its key changes nothing."""
+        values = event.model_dump(exclude={"id", "recorded_at"})
+        inserted = await self.session.scalar(
+            insert(PipelineEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["candidate_id", "event_key"])
+            .returning(col(PipelineEvent.id))
+        )
+        return inserted is not None
+
+    async def of_application(self, application_id: UUID) -> list[PipelineEvent]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(PipelineEvent)
+                    .where(col(PipelineEvent.application_id) == application_id)
+                    .where(col(PipelineEvent.kind).not_in(EMPLOYEE_KINDS))
+                    .order_by(col(PipelineEvent.occurred_at), col(PipelineEvent.id))
+                )
+            ).all()
+        )
+
+    async def employment_of(self, candidate_id: UUID, application_id: UUID) -> list[Entry]:
+        """The employee events that concern the hire of this application: the source's (which
+        name only the person) and the API's about this hire."""
+        rows = await self.session.scalars(
+            select(PipelineEvent).where(
+                col(PipelineEvent.candidate_id) == candidate_id,
+                col(PipelineEvent.kind).in_(EMPLOYEE_KINDS),
+                (col(PipelineEvent.application_id).is_(None))
+                | (col(PipelineEvent.application_id) == application_id),
+            )
+        )
+        return [_entry(row) for row in rows]
+
+
+def entries(rows: Sequence[PipelineEvent]) -> list[Entry]:
+    return [_entry(row) for row in rows]
