@@ -85,7 +85,12 @@ async def facts_delivered(client: httpx.AsyncClient, within: float = 10.0) -> No
 
 # The gateway's routes (deploy/gateway/Caddyfile) that lead elsewhere than engagements.
 GATEWAY_ROUTES = {
+    "/v1/roles": "talent",
     "/v1/requisitions": "talent",
+    "/v1/candidates": "talent",
+    "/v1/applications": "talent",
+    "/v1/team-members": "talent",
+    "/v1/employment-transfers": "talent",
     "/v1/hris/": "talent",
     "/v1/admin/talent/": "talent",
     "/v1/metrics": "kpi",
