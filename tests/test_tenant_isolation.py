@@ -43,6 +43,7 @@ class World:
     api_key_id: str
     source_id: str
     hris_event_id: str
+    target_id: str
 
 
 async def _world(services: Services, name: str) -> World:
@@ -66,6 +67,8 @@ async def _world(services: Services, name: str) -> World:
         f"/v1/hris/sources/{source['id']}/event-batches", json={"events": [_hris_event(name)]}
     )
     assert batch.status_code == 202, batch.text
+    target = await services.kpi.post("/v1/targets", json=_target(engagement["id"]))
+    assert target.status_code == 201, target.text
     await builders.facts_delivered(services.talent)
     return World(
         client_id=engagement["client_id"],
@@ -76,7 +79,17 @@ async def _world(services: Services, name: str) -> World:
         api_key_id=key["id"],
         source_id=source["id"],
         hris_event_id=batch.json()["results"][0]["id"],
+        target_id=target.json()["id"],
     )
+
+
+def _target(engagement_id: str) -> dict[str, Any]:
+    return {
+        "engagement_id": engagement_id,
+        "metric_key": "retention_rate",
+        "comparator": "gte",
+        "threshold": 90,
+    }
 
 
 def _hris_event(name: str) -> dict[str, Any]:
@@ -121,6 +134,7 @@ def _fill(path: str, foreign: World) -> str:
         "dead_letter_id": str(uuid4()),
         "source_id": foreign.source_id,
         "event_id": foreign.hris_event_id,
+        "target_id": foreign.target_id,
     }
     return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
 
@@ -159,6 +173,15 @@ def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any
         ("POST", "/v1/hris/sources/{source_id}/event-batches"): {
             "events": [_hris_event("intruder")]
         },
+        ("POST", "/v1/metrics"): {
+            "key": f"hijack_{uuid4().hex[:8]}",
+            "name": "Hijack",
+            "unit": "count",
+            "aggregation": "sum",
+            "direction": "higher_is_better",
+        },
+        ("POST", "/v1/targets"): _target(foreign.engagement_id),
+        ("PATCH", "/v1/targets/{target_id}"): {"threshold": 1},
     }
     return bodies.get((method, path)) if method in {"POST", "PATCH", "PUT"} else None
 
@@ -256,7 +279,7 @@ async def test_a_platform_admin_sees_every_tenant(
 TENANT_TABLES = {
     "engagements": ["organizations", "engagements", "memberships", "api_keys"],
     "talent": ["requisitions", "hris_sources", "hris_events"],
-    "kpi": ["opened_requisitions"],
+    "kpi": ["opened_requisitions", "targets"],
 }
 
 

@@ -9,6 +9,8 @@ from handover_kpi.config import Settings
 from handover_kpi.db import MESSAGING, MIGRATIONS
 from handover_kpi.hiring.handlers import HANDLERS as HIRING_HANDLERS
 from handover_kpi.metrics.router import router as metrics_router
+from handover_kpi.scorecards.router import internal_router as scorecards_internal_router
+from handover_kpi.scorecards.router import router as scorecards_router
 from handover_kpi.targets.handlers import HANDLERS as SLA_HANDLERS
 from handover_kpi.targets.router import router as targets_router
 
@@ -19,7 +21,7 @@ SPEC = ServiceSpec(
     "the metric catalog, and later data points and targets.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[metrics_router, targets_router],
+    routers=[metrics_router, targets_router, scorecards_router, scorecards_internal_router],
     directory=remote_directory("engagements"),
     messaging=MESSAGING,
     handlers=[*HIRING_HANDLERS, *SLA_HANDLERS],

@@ -1,24 +1,115 @@
-"""The hiring facts kpi applies; each runs in the transaction that records the fact received."""
+"""The hiring facts kpi applies; each runs in the transaction that records the fact received.
 
-from sqlalchemy.dialects.postgresql import insert
+Each fact is stored once by talent's id of what it is about (the inbox already drops
+redeliveries; a second fact about the same thing changes nothing), then the derived metrics it
+feeds are recomputed for its engagement (see `derive`)."""
+
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.messaging import Handler
-from handover_kpi.hiring.models import OpenedRequisition
+from handover_kpi.hiring.derive import Derivations
+from handover_kpi.hiring.models import (
+    CompletedOnboarding,
+    FilledRequisition,
+    HeadcountReading,
+    Hire,
+    Offer,
+    OpenedRequisition,
+    Termination,
+)
+from handover_kpi.hiring.repository import HiringRepository
 from handover_shared.messages import Envelope
-from handover_shared.talent import REQUISITION_OPENED, RequisitionOpened
+from handover_shared.talent import (
+    HEADCOUNT_CHANGED,
+    MEMBER_HIRED,
+    MEMBER_TERMINATED,
+    OFFER_DECIDED,
+    OFFER_MADE,
+    ONBOARDING_COMPLETED,
+    REQUISITION_FILLED,
+    REQUISITION_OPENED,
+    HeadcountChanged,
+    MemberHired,
+    MemberTerminated,
+    OfferDecided,
+    OfferMade,
+    OnboardingCompleted,
+    RequisitionFilled,
+    RequisitionOpened,
+)
 
 
 async def record_requisition_opened(
     session: AsyncSession, envelope: Envelope[RequisitionOpened]
 ) -> None:
-    # The inbox already drops redeliveries; a second fact about one opening changes nothing.
-    statement = (
-        insert(OpenedRequisition)
-        .values(**envelope.payload.model_dump())
-        .on_conflict_do_nothing(index_elements=["requisition_id"])
-    )
-    await session.execute(statement)
+    fact = envelope.payload
+    await HiringRepository(session).keep_first(OpenedRequisition, fact.model_dump())
+    # Hires may have been told before the opening of their requisition.
+    derive = Derivations(session)
+    for engagement_id in {
+        fact.engagement_id,
+        *await HiringRepository(session).engagements_hiring_from(fact.requisition_id),
+    }:
+        await derive.time_to_hire(engagement_id)
 
 
-HANDLERS = [Handler(REQUISITION_OPENED, record_requisition_opened)]
+async def record_requisition_filled(
+    session: AsyncSession, envelope: Envelope[RequisitionFilled]
+) -> None:
+    await HiringRepository(session).keep_first(FilledRequisition, envelope.payload.model_dump())
+
+
+async def record_offer_made(session: AsyncSession, envelope: Envelope[OfferMade]) -> None:
+    await HiringRepository(session).keep_first(Offer, envelope.payload.model_dump())
+
+
+async def record_offer_decided(session: AsyncSession, envelope: Envelope[OfferDecided]) -> None:
+    fact = envelope.payload
+    await HiringRepository(session).decide_offer(fact.model_dump())
+    await Derivations(session).offer_acceptance(fact.engagement_id)
+
+
+async def record_member_hired(session: AsyncSession, envelope: Envelope[MemberHired]) -> None:
+    fact = envelope.payload
+    await HiringRepository(session).keep_first(Hire, fact.model_dump())
+    derive = Derivations(session)
+    await derive.time_to_hire(fact.engagement_id)
+    await derive.team(fact.engagement_id)
+
+
+async def record_onboarding_completed(
+    session: AsyncSession, envelope: Envelope[OnboardingCompleted]
+) -> None:
+    fact = envelope.payload
+    await HiringRepository(session).keep_first(CompletedOnboarding, fact.model_dump())
+    await Derivations(session).onboarding_time(fact.engagement_id)
+
+
+async def record_member_terminated(
+    session: AsyncSession, envelope: Envelope[MemberTerminated]
+) -> None:
+    fact = envelope.payload
+    await HiringRepository(session).keep_first(Termination, fact.model_dump())
+    await Derivations(session).team(fact.engagement_id)
+
+
+async def record_headcount_changed(
+    session: AsyncSession, envelope: Envelope[HeadcountChanged]
+) -> None:
+    fact = envelope.payload
+    await HiringRepository(session).keep_first(HeadcountReading, fact.model_dump())
+    await Derivations(session).team(fact.engagement_id)
+
+
+HANDLERS: list[Handler[Any]] = [
+    Handler(REQUISITION_OPENED, record_requisition_opened),
+    Handler(REQUISITION_FILLED, record_requisition_filled),
+    Handler(OFFER_MADE, record_offer_made),
+    Handler(OFFER_DECIDED, record_offer_decided),
+    Handler(MEMBER_HIRED, record_member_hired),
+    Handler(ONBOARDING_COMPLETED, record_onboarding_completed),
+    Handler(MEMBER_TERMINATED, record_member_terminated),
+    Handler(HEADCOUNT_CHANGED, record_headcount_changed),
+]
