@@ -65,7 +65,7 @@ class TeamMemberRepository(Repository[TeamMember]):
             .group_by(col(TeamMember.requisition_id))
         )
         counts: dict[UUID, int] = {}
-        for requisition_id, count in rows.tuples():
+        for requisition_id, count in rows:
             if requisition_id is not None:
                 counts[requisition_id] = count
         return counts

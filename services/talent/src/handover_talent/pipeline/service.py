@@ -257,4 +257,7 @@ async def opened_at_of(
             col(Requisition.id).in_(requisition_ids)
         )
     )
-    return dict(rows.tuples().all())
+    opened: dict[UUID, datetime | None] = {}
+    for requisition_id, opened_at in rows:
+        opened[requisition_id] = opened_at
+    return opened

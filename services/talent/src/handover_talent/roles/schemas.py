@@ -34,11 +34,13 @@ def band_error(currency: str | None, low: int | None, high: int | None) -> str |
     return None
 
 
-class _SalaryBand(BaseModel):
+class _SalaryFields(BaseModel):
     salary_currency: Currency | None = None
     salary_min: Amount | None = None
     salary_max: Amount | None = None
 
+
+class _SalaryBand(_SalaryFields):
     @model_validator(mode="after")
     def _band(self) -> Self:
         error = band_error(self.salary_currency, self.salary_min, self.salary_max)
@@ -67,7 +69,7 @@ class RoleCreate(_SalaryBand):
     )
 
 
-class RoleUpdate(_SalaryBand):
+class RoleUpdate(_SalaryFields):
     """Fields left out keep their value; the salary band is checked as a whole after the change."""
 
     model_config = ConfigDict(
