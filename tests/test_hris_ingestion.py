@@ -9,13 +9,18 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL
 
+from handover_kit.credentials import new_service_seed
 from handover_kit.db import dsn
+from handover_talent.config import Settings
+from handover_talent.main import create_app
 from tests import builders
 from tests.conftest import Services
 
 PROBLEM = "application/problem+json"
+_SEED = new_service_seed()
 
 
 @pytest.fixture
@@ -476,3 +481,79 @@ async def test_a_dedupe_id_longer_than_is_kept_is_unreadable_not_a_failure(
     response = await vendor.post(_deliver(source), content=body, headers=headers)
     assert response.status_code == 400, response.text
     assert await _events(services, source["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("vendor_name", "action", "payload", "kind"),
+    [
+        (
+            "greenhouse",
+            "reject_candidate",
+            {
+                "application": {
+                    **builders.greenhouse_application(5, 6, 7)["application"],
+                    "rejected_at": "2025-03-02T10:00:00Z",
+                    "rejection_reason": {"id": 1, "name": "Lacking skill(s)"},
+                }
+            },
+            "candidate.rejected",
+        ),
+        (
+            "greenhouse",
+            "unhire_candidate",
+            builders.greenhouse_application(5, 6, 7),
+            "candidate.unhired",
+        ),
+        (
+            "greenhouse",
+            "offer_updated",
+            {
+                "id": 1,
+                "application_id": 5,
+                "job_id": 7,
+                "candidate_id": 6,
+                "offer_status": "Rejected",
+            },
+            "offer.declined",
+        ),
+        (
+            "ashby",
+            "candidateStageChange",
+            {"application": builders.ashby_application("a", "c", "j", stage_type="Archived")},
+            "candidate.rejected",
+        ),
+        (
+            "ashby",
+            "applicationSubmit",
+            {"application": builders.ashby_application("a", "c", "j", stage_type="Lead")},
+            "application.created",
+        ),
+    ],
+    ids=["gh-reject", "gh-unhire", "gh-offer-declined", "ashby-archived", "ashby-submit"],
+)
+async def test_each_vendor_action_maps_onto_its_canonical_kind(
+    services: Services,
+    engagement: dict[str, Any],
+    vendor: httpx.AsyncClient,
+    vendor_name: str,
+    action: str,
+    payload: dict[str, Any],
+    kind: str,
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], vendor_name)
+    sign = builders.greenhouse_delivery if vendor_name == "greenhouse" else builders.ashby_delivery
+    headers, body = sign(source["secret"], action, payload)
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+    (event,) = await _events(services, source["id"])
+    assert (event["action"], event["kind"]) == (action, kind)
+
+
+def test_production_refuses_to_serve_without_a_valid_secrets_key() -> None:
+    production = {"HANDOVER_ENV": "production", "db_password": "real", "service_key": _SEED}
+    unused = "postgresql://unused/unused"
+    with pytest.raises(ValueError, match="TALENT_HRIS_SECRETS_KEYS must be set"):
+        create_app(Settings.with_database(unused, **production))
+    with pytest.raises(ValueError, match="Fernet"):
+        create_app(Settings.with_database(unused, **production, hris_secrets_keys="not-a-key"))
+    key = Fernet.generate_key().decode()
+    create_app(Settings.with_database(unused, **production, hris_secrets_keys=f"{key}, {key}"))
