@@ -333,3 +333,19 @@ async def open_requisition(
     )
     assert opened.status_code == 200, opened.text
     return dict(opened.json())
+
+
+def data_point(engagement: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "engagement_id": engagement["id"],
+        "metric_key": "quality_score",
+        "at": "2026-10-01T00:00:00Z",
+        "value": 91.5,
+        **overrides,
+    }
+
+
+async def send_points(client: httpx.AsyncClient, *points: Mapping[str, Any]) -> dict[str, Any]:
+    response = await client.post("/v1/data-points", json={"points": list(points)})
+    assert response.status_code == 200, response.text
+    return dict(response.json())

@@ -49,6 +49,9 @@ class ServiceSpec:
     tags: Sequence[Mapping[str, str]] = field(default_factory=tuple)
     handlers: Sequence[Handler[Any]] = ()
     """The facts from other services that this one applies."""
+    body_limits: Mapping[str, int] = field(default_factory=dict)
+    """Per path, a body cap other than the settings' `max_body_bytes`: for bulk uploads that
+    stream what they read."""
 
 
 class State(TypedDict):
@@ -140,7 +143,9 @@ def create_service_app(
     app.include_router(metrics_router(metrics))
     for router in (*spec.routers, *spec.messaging.routers(spec.name, spec.handlers)):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, path_limits=spec.body_limits
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -34,3 +34,16 @@ class UnknownMetric(UnprocessableContent):
 class SlaTargetReadOnly(Conflict):
     title = "SLA Target Is Read-Only"
     type = "/problems/sla-target-read-only"
+
+
+class DataPointNotFound(NotFound):
+    title = "Data Point Not Found"
+    type = "/problems/data-point-not-found"
+
+
+class MalformedUpload(UnprocessableContent):
+    """An upload that names no data points at all (an empty body, a CSV header that is not
+    one); single bad lines are rejected in the answer instead."""
+
+    title = "Malformed Upload"
+    type = "/problems/malformed-upload"

@@ -1,3 +1,4 @@
+import dataclasses
 from collections.abc import Mapping
 
 import httpx
@@ -9,8 +10,11 @@ from handover_kpi.config import Settings
 from handover_kpi.db import MESSAGING, MIGRATIONS
 from handover_kpi.hiring.handlers import HANDLERS as HIRING_HANDLERS
 from handover_kpi.metrics.router import router as metrics_router
+from handover_kpi.points.router import BULK_PATHS
+from handover_kpi.points.router import router as points_router
 from handover_kpi.scorecards.router import internal_router as scorecards_internal_router
 from handover_kpi.scorecards.router import router as scorecards_router
+from handover_kpi.series.router import router as series_router
 from handover_kpi.targets.handlers import HANDLERS as SLA_HANDLERS
 from handover_kpi.targets.router import router as targets_router
 
@@ -21,7 +25,14 @@ SPEC = ServiceSpec(
     "the metric catalog, and later data points and targets.",
     version="0.1.0",
     migrations=MIGRATIONS,
-    routers=[metrics_router, targets_router, scorecards_router, scorecards_internal_router],
+    routers=[
+        metrics_router,
+        targets_router,
+        scorecards_router,
+        scorecards_internal_router,
+        points_router,
+        series_router,
+    ],
     directory=remote_directory("engagements"),
     messaging=MESSAGING,
     handlers=[*HIRING_HANDLERS, *SLA_HANDLERS],
@@ -36,6 +47,12 @@ SPEC = ServiceSpec(
             "description": "How an engagement stands against its targets, and whether that "
             "makes it ready for transfer.",
         },
+        {
+            "name": "data points",
+            "description": "Measured values: ingested in bulk, corrected with history, exported "
+            "and synced by scripts.",
+        },
+        {"name": "series", "description": "Data points over time, per period."},
     ],
 )
 
@@ -45,6 +62,11 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
-        SPEC, settings, upstreams={"engagements": settings.engagements_url}, transports=transports
+    spec = dataclasses.replace(
+        SPEC, body_limits=dict.fromkeys(BULK_PATHS, settings.bulk_max_body_bytes)
     )
+    app = create_service_app(
+        spec, settings, upstreams={"engagements": settings.engagements_url}, transports=transports
+    )
+    app.state.settings = settings
+    return app
