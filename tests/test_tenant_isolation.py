@@ -44,6 +44,11 @@ class World:
     source_id: str
     hris_event_id: str
     target_id: str
+    entity_id: str
+    milestone_id: str
+    sla_id: str
+    risk_id: str
+    team: dict[str, str]
 
 
 async def _world(services: Services, name: str) -> World:
@@ -70,6 +75,20 @@ async def _world(services: Services, name: str) -> World:
     target = await services.kpi.post("/v1/targets", json=_target(engagement["id"]))
     assert target.status_code == 201, target.text
     await builders.facts_delivered(services.talent)
+    parts = {
+        "entity": await services.engagements.post(
+            f"/v1/organizations/{engagement['client_id']}/entities", json=_legal_entity()
+        ),
+        **{
+            kind: await services.engagements.post(
+                f"/v1/engagements/{engagement['id']}/{kind}s", json=body
+            )
+            for kind, body in (("milestone", _milestone()), ("sla", _sla()), ("risk", _risk()))
+        },
+    }
+    for response in parts.values():
+        assert response.status_code == 201, response.text
+    team = await _team(services, engagement, parts["entity"].json()["id"])
     return World(
         client_id=engagement["client_id"],
         partner_id=engagement["partner_id"],
@@ -80,7 +99,74 @@ async def _world(services: Services, name: str) -> World:
         source_id=source["id"],
         hris_event_id=batch.json()["results"][0]["id"],
         target_id=target.json()["id"],
+        entity_id=parts["entity"].json()["id"],
+        milestone_id=parts["milestone"].json()["id"],
+        sla_id=parts["sla"].json()["id"],
+        risk_id=parts["risk"].json()["id"],
+        team=team,
     )
+
+
+async def _team(services: Services, engagement: dict[str, Any], entity_id: str) -> dict[str, str]:
+    """A role, a hire from it, and the hire's contract moved to the client's entity."""
+    moved = await services.engagements.patch(
+        f"/v1/engagements/{engagement['id']}",
+        json={"destination_country": "PH", "client_entity_id": entity_id},
+        headers={"If-Match": '"1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    requisition = await builders.open_requisition(services.talent, engagement["id"])
+    candidate = await services.talent.post(
+        "/v1/candidates", json={"engagement_id": engagement["id"], "name": "Ana Reyes"}
+    )
+    application = await services.talent.post(
+        "/v1/applications",
+        json={"candidate_id": candidate.json()["id"], "requisition_id": requisition["id"]},
+    )
+    hired = await services.talent.post(
+        f"/v1/applications/{application.json()['id']}/stage-changes",
+        json={"stage": "hired", "start_date": "2026-04-01"},
+    )
+    assert hired.status_code == 200, hired.text
+    members = await services.talent.get(
+        "/v1/team-members", params={"engagement_id": engagement["id"]}
+    )
+    member_id = members.json()["items"][0]["id"]
+    transfer = await services.talent.post(
+        "/v1/employment-transfers", json=_transfer(engagement["id"], member_id)
+    )
+    assert transfer.status_code == 201, transfer.text
+    return {
+        "role_id": requisition["role_id"],
+        "candidate_id": candidate.json()["id"],
+        "application_id": application.json()["id"],
+        "team_member_id": member_id,
+        "transfer_id": transfer.json()["id"],
+    }
+
+
+def _transfer(engagement_id: str, member_id: str) -> dict[str, Any]:
+    return {
+        "engagement_id": engagement_id,
+        "team_member_ids": [member_id],
+        "effective_date": "2027-01-01",
+    }
+
+
+def _legal_entity() -> dict[str, Any]:
+    return {"name": "Hijack Inc.", "country": "PH", "registration_number": f"R{uuid4().hex}"}
+
+
+def _milestone() -> dict[str, Any]:
+    return {"title": "Team hired", "phase": "build", "owner": "partner"}
+
+
+def _sla() -> dict[str, Any]:
+    return {"metric_key": "time_to_hire", "comparator": "lte", "target": 30, "window_days": 90}
+
+
+def _risk() -> dict[str, Any]:
+    return {"title": "Attrition", "likelihood": 3, "impact": 4, "owner": "partner"}
 
 
 def _target(engagement_id: str) -> dict[str, Any]:
@@ -135,6 +221,13 @@ def _fill(path: str, foreign: World) -> str:
         "source_id": foreign.source_id,
         "event_id": foreign.hris_event_id,
         "target_id": foreign.target_id,
+        "entity_id": foreign.entity_id,
+        "milestone_id": foreign.milestone_id,
+        "sla_id": foreign.sla_id,
+        "risk_id": foreign.risk_id,
+        "item_id": str(uuid4()),
+        "to_phase": "operate",
+        **foreign.team,
     }
     return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
 
@@ -164,6 +257,36 @@ def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any
             "title": "Hijack",
             "headcount": 1,
         },
+        ("PATCH", "/v1/engagements/{engagement_id}"): {"site": "Hijack"},
+        ("POST", "/v1/engagements/{engagement_id}/transitions"): {"to_phase": "terminated"},
+        ("POST", "/v1/engagements/{engagement_id}/transfer-plan/approval"): {},
+        ("POST", "/v1/engagements/{engagement_id}/transfer-plan/items"): {
+            "title": "Hijack",
+            "owner": "client",
+        },
+        ("PATCH", "/v1/engagements/{engagement_id}/transfer-plan/items/{item_id}"): {
+            "status": "done"
+        },
+        ("POST", "/v1/roles"): builders.role(foreign.engagement_id),
+        ("PATCH", "/v1/roles/{role_id}"): {"title": "Hijack"},
+        ("PATCH", "/v1/requisitions/{requisition_id}"): {"headcount": 9},
+        ("POST", "/v1/requisitions/{requisition_id}/transitions"): {"status": "cancelled"},
+        ("POST", "/v1/candidates"): {"engagement_id": foreign.engagement_id, "name": "Hijack"},
+        ("POST", "/v1/applications"): {
+            "candidate_id": foreign.team["candidate_id"],
+            "requisition_id": foreign.requisition_id,
+        },
+        ("POST", "/v1/applications/{application_id}/stage-changes"): {"stage": "withdrawn"},
+        ("POST", "/v1/team-members/{team_member_id}/onboarding-completion"): {
+            "completed_on": "2026-04-20"
+        },
+        ("POST", "/v1/team-members/{team_member_id}/termination"): {
+            "terminated_on": "2026-04-20",
+            "voluntary": False,
+        },
+        ("POST", "/v1/employment-transfers"): _transfer(
+            foreign.engagement_id, foreign.team["team_member_id"]
+        ),
         ("POST", "/v1/hris/sources"): {
             "engagement_id": foreign.engagement_id,
             "name": "Hijack",
@@ -182,6 +305,14 @@ def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any
         },
         ("POST", "/v1/targets"): _target(foreign.engagement_id),
         ("PATCH", "/v1/targets/{target_id}"): {"threshold": 1},
+        ("POST", "/v1/organizations/{organization_id}/entities"): _legal_entity(),
+        ("PATCH", "/v1/organizations/{organization_id}/entities/{entity_id}"): {"name": "Hijack"},
+        ("POST", "/v1/engagements/{engagement_id}/milestones"): _milestone(),
+        ("PATCH", "/v1/engagements/{engagement_id}/milestones/{milestone_id}"): {"title": "x"},
+        ("POST", "/v1/engagements/{engagement_id}/slas"): _sla(),
+        ("PATCH", "/v1/engagements/{engagement_id}/slas/{sla_id}"): {"target": 1},
+        ("POST", "/v1/engagements/{engagement_id}/risks"): _risk(),
+        ("PATCH", "/v1/engagements/{engagement_id}/risks/{risk_id}"): {"impact": 1},
     }
     return bodies.get((method, path)) if method in {"POST", "PATCH", "PUT"} else None
 
@@ -202,7 +333,11 @@ async def test_no_principal_reaches_another_tenants_data_through_any_operation(
         for service, method, path in operations:
             url = _fill(path, foreign)
             body = _body(service, method, path, foreign)
-            response = await getattr(clients, service).request(method, url, json=body)
+            # A current-looking If-Match, so that a change is refused for the resource it
+            # names, not for the precondition it lacks.
+            response = await getattr(clients, service).request(
+                method, url, json=body, headers={"If-Match": '"1"'}
+            )
             outcome = (principal, service, method, path, response.status_code, response.text)
             if path.startswith("/v1/admin/"):
                 # Platform operations: no tenant's principal holds the scope.
@@ -277,8 +412,30 @@ async def test_a_platform_admin_sees_every_tenant(
 # PostgreSQL holds the line even when code forgets to filter.
 
 TENANT_TABLES = {
-    "engagements": ["organizations", "engagements", "memberships", "api_keys"],
-    "talent": ["requisitions", "hris_sources", "hris_events"],
+    "engagements": [
+        "organizations",
+        "engagements",
+        "memberships",
+        "api_keys",
+        "legal_entities",
+        "transfer_plan_items",
+        "audit_events",
+        "milestones",
+        "slas",
+        "risks",
+    ],
+    "talent": [
+        "requisitions",
+        "hris_sources",
+        "hris_events",
+        "roles",
+        "candidates",
+        "applications",
+        "pipeline_events",
+        "team_members",
+        "employment_transfers",
+        "employment_transitions",
+    ],
     "kpi": ["opened_requisitions", "targets"],
 }
 
