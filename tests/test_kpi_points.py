@@ -110,7 +110,8 @@ async def test_each_bad_line_is_rejected_with_its_reason_and_the_good_lines_are_
     reasons = {e["line"]: e["reason"] for e in result["errors"]}
     assert "Unknown metric" in reasons[2]
     assert "Unknown engagement" in reasons[3]
-    assert "finite" in reasons[4] and "finite" in reasons[6]
+    assert "finite" in reasons[4]
+    assert "finite" in reasons[6]
     assert "Wrong unit" in reasons[7]
     assert "future" in reasons[8]
     stored = (await services.kpi.get("/v1/data-points")).json()["items"]
