@@ -4,7 +4,9 @@ answer, refused with a problem (and not stored) when forged, stale, unreadable o
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -13,11 +15,15 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import new_service_seed
-from handover_kit.db import dsn
+from handover_kit.db import ALL_TENANTS, Database, dsn
 from handover_talent.config import Settings
+from handover_talent.ingestion.apply import apply_to_pipeline
+from handover_talent.ingestion.processor import Processor
+from handover_talent.ingestion.repository import forget_candidate_deliveries
 from handover_talent.main import create_app
 from tests import builders
-from tests.conftest import Services
+from tests.conftest import Services, as_service
+from tests.sql import fetch
 
 PROBLEM = "application/problem+json"
 _SEED = new_service_seed()
@@ -557,3 +563,74 @@ def test_production_refuses_to_serve_without_a_valid_secrets_key() -> None:
         create_app(Settings.with_database(unused, **production, hris_secrets_keys="not-a-key"))
     key = Fernet.generate_key().decode()
     create_app(Settings.with_database(unused, **production, hris_secrets_keys=f"{key}, {key}"))
+
+
+async def _bodies(database_url: URL, source_id: str) -> dict[str, bool]:
+    rows = await fetch(
+        database_url,
+        "SELECT action, status, body IS NOT NULL AS kept FROM talent.hris_events"
+        " WHERE source_id = $1",
+        source_id,
+    )
+    return {f"{row['action']}:{row['status']}": row["kept"] for row in rows}
+
+
+async def test_bodies_of_settled_events_are_forgotten_after_their_retention_and_dead_ones_kept(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient, database_url: URL
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    payload = builders.greenhouse_application(1, 2, 3)
+    for action in ("job_created", "new_candidate_application"):  # ignored; dead (no job 3)
+        headers, body = builders.greenhouse_delivery(source["secret"], action, payload)
+        assert (
+            await vendor.post(_deliver(source), content=body, headers=headers)
+        ).status_code == 202
+    await builders.hris_events_settled(services.talent, source["id"])
+    db = Database(Settings.with_database(as_service(database_url)), "test")
+    try:
+        keeping = Processor(db, apply_to_pipeline, poll_interval=60)
+        assert await keeping.tidy() == 0
+        forgetting = Processor(db, apply_to_pipeline, poll_interval=60, body_retention=timedelta(0))
+        assert await forgetting.tidy() == 1
+    finally:
+        await db.dispose()
+    assert await _bodies(database_url, source["id"]) == {
+        "job_created:ignored": False,
+        "new_candidate_application:dead": True,
+    }
+    assert [e["status"] for e in await _events(services, source["id"])] == ["ignored", "dead"]
+
+
+async def test_erasing_a_candidate_forgets_what_the_source_sent_about_them(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient, database_url: URL
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"], "greenhouse")
+    for candidate, action in (
+        (2, "new_candidate_application"),
+        (2, "candidate_stage_change"),
+        (9, "new_candidate_application"),
+    ):
+        payload = builders.greenhouse_application(candidate * 10, candidate, 3)
+        headers, body = builders.greenhouse_delivery(source["secret"], action, payload)
+        assert (
+            await vendor.post(_deliver(source), content=body, headers=headers)
+        ).status_code == 202
+    before = await _events(services, source["id"])
+    db = Database(Settings.with_database(as_service(database_url)), "test")
+    try:
+        async with db.session(ALL_TENANTS) as session, session.begin():
+            assert await forget_candidate_deliveries(session, UUID(source["id"]), "2") == 2
+    finally:
+        await db.dispose()
+    rows = await fetch(
+        database_url,
+        "SELECT candidate_ref, body IS NOT NULL AS kept, headers FROM talent.hris_events"
+        " WHERE source_id = $1 ORDER BY id",
+        source["id"],
+    )
+    assert [(row["candidate_ref"], row["kept"]) for row in rows] == [
+        (None, False),
+        (None, False),
+        ("9", True),
+    ]
+    assert [e["id"] for e in await _events(services, source["id"])] == [e["id"] for e in before]

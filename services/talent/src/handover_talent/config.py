@@ -28,6 +28,12 @@ class Settings(ServiceSettings):
         "goes first and the old one stays until the secrets are re-encrypted. Development uses "
         "a fixed key when unset; production requires it.",
     )
+    hris_body_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the raw bodies of applied and ignored HRIS events are kept, for "
+        "audit; they hold candidates' data. Dead events keep theirs until replayed.",
+    )
     hris_poll_seconds: float = Field(
         default=5.0,
         gt=0,

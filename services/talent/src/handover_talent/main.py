@@ -1,5 +1,6 @@
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -76,9 +77,11 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     poll = settings.hris_poll_seconds
+    retention = timedelta(days=settings.hris_body_retention_days)
 
     def hris_processor(db: Database) -> AbstractAsyncContextManager[None]:
-        return Processor(db, apply_to_pipeline, poll_interval=poll).running()
+        processor = Processor(db, apply_to_pipeline, poll_interval=poll, body_retention=retention)
+        return processor.running()
 
     app = create_service_app(
         SPEC,

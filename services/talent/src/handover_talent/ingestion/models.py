@@ -51,6 +51,7 @@ class HrisEvent(Table, table=True):
             postgresql_where=text("duplicate_of IS NULL"),
         ),
         Index("ix_hris_events_source_id_id", "source_id", "id"),
+        Index("ix_hris_events_source_id_candidate_ref", "source_id", "candidate_ref"),
         Index("ix_hris_events_pending", "id", postgresql_where=text("status = 'received'")),
     )
 
@@ -62,6 +63,8 @@ class HrisEvent(Table, table=True):
     channel: EventChannel = Field(sa_type=text_enum(EventChannel))
     action: str = Field(max_length=100)
     kind: str | None = Field(default=None, max_length=64)
+    # The candidate's id at the source: what erasing the person finds their deliveries by.
+    candidate_ref: str | None = Field(default=None, max_length=200)
     status: EventStatus = Field(default=EventStatus.RECEIVED, sa_type=text_enum(EventStatus))
     reason: str | None = None
     duplicate_of: UUID | None = Field(default=None, foreign_key="talent.hris_events.id")

@@ -13,9 +13,10 @@ event is tried again once the database is back.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -32,7 +33,11 @@ from handover_talent.db import MESSAGING
 from handover_talent.errors import UnreadableDelivery
 from handover_talent.ingestion.adapters import ADAPTERS
 from handover_talent.ingestion.models import HrisEvent, HrisSource
-from handover_talent.ingestion.repository import CHANNEL, EventRepository
+from handover_talent.ingestion.repository import (
+    CHANNEL,
+    EventRepository,
+    forget_settled_bodies,
+)
 from handover_talent.ingestion.schemas import EventChannel, EventStatus
 
 log = structlog.get_logger(__name__)
@@ -42,14 +47,24 @@ ApplyEvent = Callable[[AsyncSession, Publisher, HrisSource, HiringEvent], Awaita
 
 CANONICAL: TypeAdapter[HiringEvent] = TypeAdapter(HiringEvent)
 _MAX_REASON = 1000
+TIDY_EVERY_SECONDS = 3600.0
 
 
 class Processor:
-    def __init__(self, db: Database, apply: ApplyEvent, *, poll_interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        apply: ApplyEvent,
+        *,
+        poll_interval: float,
+        body_retention: timedelta = timedelta(days=30),
+    ) -> None:
         self.db = db
         self.apply = apply
         self.poll_interval = poll_interval
+        self.body_retention = body_retention
         self._wake = asyncio.Event()
+        self._next_tidy = 0.0
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -74,6 +89,7 @@ class Processor:
                 try:
                     while await self.run_once():
                         pass
+                    await self._tidy()
                 except Exception:  # the database may be away; poll again after the interval
                     log.exception("hris processor cycle failed")
                 try:
@@ -108,6 +124,20 @@ class Processor:
             await session.flush()
             log.info("hris_event_processed", hris_event=str(event.id), status=status.value)
             return True
+
+    async def tidy(self) -> int:
+        """Forget the bodies of events settled longer ago than the retention."""
+        async with self.db.session(ALL_TENANTS) as session, session.begin():
+            forgotten = await forget_settled_bodies(session, self.body_retention)
+        if forgotten:
+            log.info("hris_bodies_forgotten", count=forgotten)
+        return forgotten
+
+    async def _tidy(self) -> None:
+        # Replicas that tidy at once only repeat each other.
+        if time.monotonic() >= self._next_tidy:
+            await self.tidy()
+            self._next_tidy = time.monotonic() + TIDY_EVERY_SECONDS
 
     async def _apply(
         self, session: AsyncSession, source: HrisSource, event: HrisEvent
@@ -153,7 +183,9 @@ class Processor:
 
 
 def _read(source: HrisSource, event: HrisEvent) -> HiringEvent | None:
-    body = event.body or b""
+    if event.body is None:
+        raise UnreadableDelivery("Its body was erased; there is nothing left to apply.")
+    body = event.body
     if event.channel is EventChannel.BATCH:
         try:
             return CANONICAL.validate_json(body)

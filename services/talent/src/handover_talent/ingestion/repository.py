@@ -1,9 +1,10 @@
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, func, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from handover_kit.pagination import PageRequest, paginate
@@ -127,3 +128,38 @@ class EventRepository(Repository[HrisEvent]):
             .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(statement)).first()
+
+
+_FORGOTTEN: dict[str, Any] = {"body": None, "headers": {}}
+
+
+async def forget_candidate_deliveries(
+    session: AsyncSession, source_id: UUID, candidate_external_id: str
+) -> int:
+    """Erase what a source sent about one candidate: bodies and headers go, the log's facts
+    (kinds, statuses, times) stay. For the candidate's erasure, in its transaction; how many
+    deliveries held something of them."""
+    erased = await session.execute(
+        update(HrisEvent)
+        .where(
+            col(HrisEvent.source_id) == source_id,
+            col(HrisEvent.candidate_ref) == candidate_external_id,
+        )
+        .values(**_FORGOTTEN, candidate_ref=None)
+    )
+    return cast(CursorResult[Any], erased).rowcount
+
+
+async def forget_settled_bodies(session: AsyncSession, older_than: timedelta) -> int:
+    """Drop the bodies of events settled longer ago than `older_than`: they hold candidates'
+    data and nothing needs them any more. Dead events keep theirs until they are replayed."""
+    forgotten = await session.execute(
+        update(HrisEvent)
+        .where(
+            col(HrisEvent.body).is_not(None),
+            col(HrisEvent.status).in_([EventStatus.APPLIED, EventStatus.IGNORED]),
+            col(HrisEvent.processed_at) < func.now() - older_than,
+        )
+        .values(**_FORGOTTEN)
+    )
+    return cast(CursorResult[Any], forgotten).rowcount

@@ -125,6 +125,7 @@ class IngestionService:
             channel=EventChannel.WEBHOOK,
             action=delivery.action,
             kind=None if event is None else event.kind,
+            candidate_ref=None if event is None else event.candidate.external_id,
             status=EventStatus.IGNORED if ignored else EventStatus.RECEIVED,
             reason=f"{source.vendor} {delivery.action!r} changes nothing talent keeps."
             if ignored
@@ -147,6 +148,7 @@ class IngestionService:
                 channel=EventChannel.BATCH,
                 action=event.kind,
                 kind=event.kind,
+                candidate_ref=event.candidate.external_id,
                 headers={},
                 body=event.model_dump_json().encode(),
             )

@@ -80,6 +80,7 @@ def upgrade() -> None:
         ),
         sa.Column("action", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=True),
+        sa.Column("candidate_ref", sa.String(length=200), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -125,6 +126,12 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_hris_events_source_id_id", "hris_events", ["source_id", "id"], schema=SCHEMA
+    )
+    op.create_index(
+        "ix_hris_events_source_id_candidate_ref",
+        "hris_events",
+        ["source_id", "candidate_ref"],
+        schema=SCHEMA,
     )
     op.create_index(
         "ix_hris_events_pending",
