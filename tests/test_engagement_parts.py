@@ -754,3 +754,32 @@ async def test_another_tenants_engagement_parts_are_answered_as_missing(
                 assert response.json()["type"] == "/problems/engagement-not-found"
         own = await intruder.engagements.get(f"/v1/engagements/{mine['id']}/{kind}")
         assert own.json()["items"] == []
+
+
+async def test_a_create_retried_with_its_idempotency_key_creates_once(
+    services: Services, database_url: URL
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    base = f"/v1/engagements/{engagement['id']}"
+    organization = f"/v1/organizations/{engagement['client_id']}/entities"
+    entity = _entity()
+    for url, body, other in (
+        (f"{base}/milestones", _milestone(), {"title": "Other"}),
+        (f"{base}/slas", _sla(), {"target": 1}),
+        (f"{base}/risks", _risk(), {"title": "Other"}),
+        (organization, entity, {"name": "Other"}),
+    ):
+        key = {"Idempotency-Key": str(uuid4())}
+        first = await services.engagements.post(url, json=body, headers=key)
+        retried = await services.engagements.post(url, json=body, headers=key)
+        assert first.status_code == retried.status_code == 201, retried.text
+        assert retried.json() == first.json()
+        assert retried.headers["Location"] == first.headers["Location"]
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        assert len((await services.engagements.get(url)).json()["items"]) == 1
+        reused = await services.engagements.post(url, json={**body, **other}, headers=key)
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["type"] == "/problems/idempotency-key-reused"
+
+    sla_id = (await services.engagements.get(f"{base}/slas")).json()["items"][0]["id"]
+    assert len(await _told(database_url, sla_id)) == 1

@@ -2,7 +2,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi.responses import JSONResponse
 
+from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.entities.repository import LegalEntityRepository
 from handover_engagements.entities.schemas import (
     LegalEntityCreate,
@@ -12,10 +14,11 @@ from handover_engagements.entities.schemas import (
 )
 from handover_engagements.entities.service import LegalEntityService
 from handover_engagements.organizations.repository import OrganizationRepository
-from handover_kit.auth import require
-from handover_kit.concurrency import IfMatch, set_etag
+from handover_kit.auth import CurrentPrincipal, require
+from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
+from handover_kit.idempotency import IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
@@ -42,12 +45,13 @@ def _read(response: Response, entity: object) -> LegalEntityRead:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=LegalEntityRead,
     summary="Register a legal entity of an organization",
     description="A company the organization acts through in one country: the partner's "
     "employer of a team, or the client's entity in the destination country that a transfer "
     "moves the team into. A registration number is unique per country within the "
     "organization (409 otherwise). The organization's administrators, or platform "
-    "administrators, only.",
+    "administrators, only. Send an `Idempotency-Key` to make a retry safe.",
     responses=problem_responses(401, 403, 404, 409, 422),
     dependencies=_WRITE,
 )
@@ -55,11 +59,28 @@ async def create_legal_entity(
     organization_id: OrganizationId,
     data: LegalEntityCreate,
     service: Service,
-    response: Response,
-) -> LegalEntityRead:
+    principal: CurrentPrincipal,
+    session: Session,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    # The answer is kept with what it created, and replayed for a retry with the same key.
+    request = {"organization_id": str(organization_id), **data.model_dump(mode="json")}
+    if idempotency_key is not None:
+        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
+        if stored is not None:
+            return stored.response()
     entity = await service.create(organization_id, data)
-    response.headers["Location"] = f"/v1/organizations/{organization_id}/entities/{entity.id}"
-    return _read(response, entity)
+    location = f"/v1/organizations/{organization_id}/entities/{entity.id}"
+    body = LegalEntityRead.model_validate(entity).model_dump(mode="json")
+    if idempotency_key is not None:
+        await IDEMPOTENCY.store(
+            session, principal, idempotency_key, status=201, body=body, location=location
+        )
+    return JSONResponse(
+        body,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": location, ETAG_HEADER: etag(entity.version)},
+    )
 
 
 @router.get(

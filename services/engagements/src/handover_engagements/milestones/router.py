@@ -2,8 +2,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from handover_engagements.audit import AuditTrail
+from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
 from handover_engagements.milestones.models import Milestone
 from handover_engagements.milestones.repository import MilestoneFilter, MilestoneRepository
@@ -16,9 +18,10 @@ from handover_engagements.milestones.schemas import (
 )
 from handover_engagements.milestones.service import MilestoneService
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import IfMatch, set_etag
+from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
+from handover_kit.idempotency import IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_shared.engagements import Owner, Phase
@@ -47,10 +50,11 @@ def _read(response: Response, milestone: Milestone) -> MilestoneRead:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=MilestoneRead,
     summary="Add a milestone to a phase of an engagement",
     description="A milestone created `done` needs completion evidence (422 otherwise). The "
     "build phase's milestones must all be done or cancelled before the engagement may move "
-    "to operate. Recorded in the audit trail.",
+    "to operate. Recorded in the audit trail. Send an `Idempotency-Key` to make a retry safe.",
     responses=problem_responses(401, 403, 404, 422),
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
@@ -59,11 +63,27 @@ async def create_milestone(
     data: MilestoneCreate,
     service: Service,
     principal: CurrentPrincipal,
-    response: Response,
-) -> MilestoneRead:
+    session: Session,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    # The answer is kept with what it created, and replayed for a retry with the same key.
+    request = {"engagement_id": str(engagement_id), **data.model_dump(mode="json")}
+    if idempotency_key is not None:
+        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
+        if stored is not None:
+            return stored.response()
     milestone = await service.create(engagement_id, data, principal)
-    response.headers["Location"] = f"/v1/engagements/{engagement_id}/milestones/{milestone.id}"
-    return _read(response, milestone)
+    location = f"/v1/engagements/{engagement_id}/milestones/{milestone.id}"
+    body = MilestoneRead.model_validate(milestone).model_dump(mode="json")
+    if idempotency_key is not None:
+        await IDEMPOTENCY.store(
+            session, principal, idempotency_key, status=201, body=body, location=location
+        )
+    return JSONResponse(
+        body,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": location, ETAG_HEADER: etag(milestone.version)},
+    )
 
 
 @router.get(

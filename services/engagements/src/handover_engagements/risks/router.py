@@ -2,8 +2,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from handover_engagements.audit import AuditTrail
+from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
 from handover_engagements.risks.models import Risk
 from handover_engagements.risks.repository import RiskRepository
@@ -17,9 +19,10 @@ from handover_engagements.risks.schemas import (
 )
 from handover_engagements.risks.service import RiskService
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import IfMatch, set_etag
+from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
+from handover_kit.idempotency import IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
@@ -45,9 +48,10 @@ def _read(response: Response, risk: Risk) -> RiskRead:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=RiskRead,
     summary="Record a risk of an engagement",
     description="Likelihood and impact are each rated 1 to 5; the severity is their product "
-    "(1 to 25). Recorded in the audit trail.",
+    "(1 to 25). Recorded in the audit trail. Send an `Idempotency-Key` to make a retry safe.",
     responses=problem_responses(401, 403, 404, 422),
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
@@ -56,11 +60,27 @@ async def create_risk(
     data: RiskCreate,
     service: Service,
     principal: CurrentPrincipal,
-    response: Response,
-) -> RiskRead:
+    session: Session,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    # The answer is kept with what it created, and replayed for a retry with the same key.
+    request = {"engagement_id": str(engagement_id), **data.model_dump(mode="json")}
+    if idempotency_key is not None:
+        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
+        if stored is not None:
+            return stored.response()
     risk = await service.create(engagement_id, data, principal)
-    response.headers["Location"] = f"/v1/engagements/{engagement_id}/risks/{risk.id}"
-    return _read(response, risk)
+    location = f"/v1/engagements/{engagement_id}/risks/{risk.id}"
+    body = RiskRead.model_validate(risk).model_dump(mode="json")
+    if idempotency_key is not None:
+        await IDEMPOTENCY.store(
+            session, principal, idempotency_key, status=201, body=body, location=location
+        )
+    return JSONResponse(
+        body,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": location, ETAG_HEADER: etag(risk.version)},
+    )
 
 
 @router.get(
