@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from handover_kit.auth import RequiredScopes
+from handover_kit.concurrency import PreconditionRequired, StaleVersion
 from handover_kit.errors import (
     Conflict,
     ContentTooLarge,
@@ -109,6 +110,24 @@ ERROR_RESPONSES: dict[int, ErrorResponse] = {
         "Conflict",
         "The request contradicts what exists, such as a name that is taken.",
         Conflict("An organization named Acme Health exists already."),
+    ),
+    HTTPStatus.PRECONDITION_FAILED: ErrorResponse(
+        "PreconditionFailed",
+        "The resource changed since the `ETag` sent in `If-Match` was read; `current_etag` is "
+        "its version now. Read it again, and retry the change on that.",
+        StaleVersion(
+            'The resource changed since you read it: it is at ETag "4", your If-Match was "3". '
+            "Read it again and retry.",
+            current_etag='"4"',
+        ),
+        {"ETag": {"description": "The current version.", "schema": {"type": "string"}}},
+    ),
+    HTTPStatus.PRECONDITION_REQUIRED: ErrorResponse(
+        "PreconditionRequired",
+        "A change needs `If-Match` with the `ETag` of the version it is based on.",
+        PreconditionRequired(
+            'If-Match required: send the ETag of the version you read, e.g. If-Match: "3".'
+        ),
     ),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: ErrorResponse(
         "ContentTooLarge",

@@ -2,8 +2,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, DateTime, String
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field
 
 from handover_engagements.db import Table

@@ -182,9 +182,9 @@ async def get_engagement(
 async def update_engagement(
     engagement_id: EngagementId,
     data: EngagementUpdate,
+    actor: Writer,
     expected: IfMatch,
     service: Service,
-    actor: Writer,
     response: Response,
 ) -> EngagementRead:
     engagement = await service.update(engagement_id, data, expected, actor)
@@ -209,9 +209,9 @@ async def update_engagement(
 async def transition_engagement(
     engagement_id: EngagementId,
     data: TransitionCreate,
+    actor: Writer,
     expected: IfMatch,
     service: GatedService,
-    actor: Writer,
     response: Response,
 ) -> EngagementRead:
     engagement = await service.transition(engagement_id, data, expected, actor)

@@ -80,8 +80,11 @@ class PlannedPhases(BaseModel):
 
 
 class Money(BaseModel):
+    # One schema for requests and answers alike: the amount is a decimal string either way.
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"amount": "250000.00", "currency": "USD"}]}
+        extra="forbid",
+        json_schema_mode_override="validation",
+        json_schema_extra={"examples": [{"amount": "250000.00", "currency": "USD"}]},
     )
 
     amount: Annotated[

@@ -66,9 +66,9 @@ async def get_transfer_plan(engagement_id: EngagementId, service: Service) -> Tr
 async def approve_transfer_plan(
     engagement_id: EngagementId,
     data: TransferPlanApproval,
+    actor: Writer,
     expected: IfMatch,
     session: Session,
-    actor: Writer,
     response: Response,
 ) -> TransferPlanRead:
     engagement = await EngagementService(session).approve_transfer_plan(
@@ -139,9 +139,9 @@ async def update_transfer_plan_item(
     engagement_id: EngagementId,
     item_id: ItemId,
     data: TransferPlanItemUpdate,
+    actor: Writer,
     expected: IfMatch,
     service: Service,
-    actor: Writer,
     response: Response,
 ) -> TransferPlanItemRead:
     item = await service.update(engagement_id, item_id, data, expected, actor)
