@@ -216,6 +216,19 @@ def test_a_streamed_oversize_body_is_cut_off_at_the_limit(
     assert_problem(response, 413)
 
 
+@pytest.mark.parametrize("path", ["/v1/data-points/ndjson", "/v1/data-points/csv"])
+def test_bulk_uploads_pass_bodies_over_the_limit_on_to_the_service(
+    stubbed: tuple[httpx.Client, Upstream], path: str
+) -> None:
+    client, upstream = stubbed
+    declared = client.post(path, content=b"x" * TWO_MB)
+    streamed = client.post(path, content=iter([b"x" * 65_536] * (TWO_MB // 65_536)))
+    assert (declared.status_code, streamed.status_code) == (200, 200)
+    assert [received for *_, received in upstream.requests] == [TWO_MB, TWO_MB]
+    # The JSON batch of the same resource keeps the limit of every other path.
+    assert_problem(client.post("/v1/data-points", content=b"x" * TWO_MB), 413)
+
+
 def test_upstream_headers_are_overridden_and_its_cache_control_kept(
     stubbed: tuple[httpx.Client, Upstream],
 ) -> None:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import Session, Tenancy, database
 from handover_kit.errors import problem_responses
-from handover_kit.pagination import CURSOR_MAX_LENGTH, Cursor, PageParams
+from handover_kit.pagination import PageParams
 from handover_kpi.clients.engagements import Engagements
 from handover_kpi.config import Settings
 from handover_kpi.points.http import conditional
@@ -192,16 +192,9 @@ async def list_points(
     dependencies=[require(Scope.KPI_READ)],
 )
 async def pull_changes(
-    request: Request,
-    service: Service,
-    cursor: Annotated[
-        Cursor | None,
-        Query(max_length=CURSOR_MAX_LENGTH, description="The `next_cursor` of the last pull."),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="How many changes at most.")] = 500,
-    engagement_id: EngagementFilter = None,
+    request: Request, service: Service, page: PageParams, engagement_id: EngagementFilter = None
 ) -> Response:
-    changes, position, more = await service.changes(cursor, engagement_id, limit)
+    changes, position, more = await service.changes(page.after, engagement_id, page.limit)
     feed = ChangeFeed(
         items=[
             ChangeRead(

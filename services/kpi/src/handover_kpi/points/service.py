@@ -1,5 +1,3 @@
-import base64
-import binascii
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -10,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.auth import Principal
-from handover_kit.pagination import InvalidCursor, PageRequest
+from handover_kit.pagination import InvalidCursor, PageRequest, encode_cursor
 from handover_kpi.clients.engagements import EngagementsClient
 from handover_kpi.config import Settings
 from handover_kpi.errors import DataPointNotFound, MalformedUpload
@@ -35,16 +33,12 @@ RowSource = Callable[[LineChecker], AsyncIterable[StagedRow]]
 
 
 def encode_position(position: ChangePosition) -> str:
-    raw = f"{position.txid}:{position.seq}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return encode_cursor(f"{position.txid}:{position.seq}")
 
 
-def decode_position(cursor: str) -> ChangePosition:
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        match = _POSITION.match(raw.decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        match = None
+def decode_position(after: str) -> ChangePosition:
+    """The position a decoded cursor names."""
+    match = _POSITION.match(after)
     if match is None or max(int(match.group(1)), int(match.group(2))) >= 2**63:
         raise InvalidCursor(_INVALID)
     return ChangePosition(txid=int(match.group(1)), seq=int(match.group(2)))
@@ -141,8 +135,8 @@ class PointService:
     async def changes(
         self, cursor: str | None, engagement_id: UUID | None, limit: int
     ) -> tuple[list[Change], ChangePosition, bool]:
-        """Up to `limit` changes after the cursor, the position to pull from next, and whether
-        more are ready now."""
+        """Up to `limit` changes after the (decoded) cursor, the position to pull from next, and
+        whether more are ready now."""
         after = decode_position(cursor) if cursor else START
         changes = await self.repository.changes(after, engagement_id, limit + 1)
         shown = changes[:limit]
