@@ -8,6 +8,7 @@ The gates ask talent and kpi. Here a double answers for them, speaking the share
 (hire through talent's API, record KPI data in kpi) replaces it without touching the tests.
 """
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from handover_engagements.access.bootstrap import create_platform_key
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
 from handover_kit.app import IDENTITY_PROVIDER
+from handover_shared.engagements import Phase
 from handover_shared.kpi import (
     TRANSFER_READINESS_PATH,
     MetricStatus,
@@ -37,8 +39,9 @@ from handover_shared.talent import (
     EmploymentStatus,
     HiringProgress,
 )
+from handover_tools import demo
 from tests import builders
-from tests.conftest import as_service
+from tests.conftest import Services, as_service
 from tests.identity import SERVICE_SETTINGS, IdentityProvider
 
 
@@ -746,3 +749,19 @@ async def test_engagements_filter_by_country_function_phase_and_name(
     assert await ids(q="_") == []
     assert await ids(country="IN", business_function="back_office") == []
     assert (await api.get("/v1/engagements", params={"country": "india"})).status_code == 422
+
+
+async def test_the_demo_data_shows_an_engagement_in_every_phase(services: Services) -> None:
+    transport = builders.BlockingTransport(
+        builders.gateway(services.apps), asyncio.get_running_loop()
+    )
+    assert await asyncio.to_thread(demo.load, "http://gateway", services.admin_key, transport)
+    engagements = (await services.engagements.get("/v1/engagements")).json()["items"]
+    assert {e["phase"] for e in engagements} == {phase.value for phase in Phase}
+    assert {e["delivery_model"] for e in engagements} == {"bot", "bto", "hybrid"}
+    transferred = next(e for e in engagements if e["phase"] == "transferred")
+    trail = await services.engagements.get(f"/v1/engagements/{transferred['id']}/audit-trail")
+    assert {
+        e["reason"] for e in trail.json()["items"] if e["action"] == "engagement.transitioned"
+    } == {demo.MIGRATED}
+    assert not await asyncio.to_thread(demo.load, "http://gateway", services.admin_key, transport)
