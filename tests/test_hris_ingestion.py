@@ -634,3 +634,64 @@ async def test_erasing_a_candidate_forgets_what_the_source_sent_about_them(
         ("9", True),
     ]
     assert [e["id"] for e in await _events(services, source["id"])] == [e["id"] for e in before]
+
+
+async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_hold_back_the_rest(
+    database_url: URL,
+) -> None:
+    (source,) = await fetch(
+        database_url,
+        "INSERT INTO talent.hris_sources (engagement_id, client_id, partner_id, name, vendor,"
+        " secret_sealed) VALUES (uuidv7(), uuidv7(), uuidv7(), 'feed', 'ashby', 'sealed')"
+        " RETURNING id, client_id, partner_id",
+    )
+    events = []
+    for n in range(2):
+        body = builders.json.dumps(
+            {
+                "kind": "application.created",
+                "event_id": f"e{n}",
+                "occurred_at": "2025-03-01T09:00:00Z",
+                "candidate": {"external_id": f"c{n}"},
+                "application_id": f"a{n}",
+                "job_id": "j",
+            }
+        ).encode()
+        (row,) = await fetch(
+            database_url,
+            "INSERT INTO talent.hris_events (source_id, client_id, partner_id, event_id, channel,"
+            " action, status, headers, body) VALUES ($1, $2, $3, $4, 'batch',"
+            " 'application.created', 'received', '{}', $5) RETURNING id",
+            source["id"],
+            source["client_id"],
+            source["partner_id"],
+            f"e{n}",
+            body,
+        )
+        events.append(row["id"])
+    applied = []
+
+    async def apply(session: Any, publisher: Any, source: Any, event: Any) -> None:
+        if event.event_id == "e0":  # as a dropped connection would, every time
+            raise ConnectionResetError("connection reset by peer")
+        applied.append(event.event_id)
+
+    db = Database(Settings.with_database(as_service(database_url)), "test")
+    try:
+        async with Processor(db, apply, poll_interval=0.02).running():
+            deadline = time.monotonic() + 10
+            while True:
+                rows = await fetch(
+                    database_url,
+                    "SELECT id, status, reason, attempts FROM talent.hris_events ORDER BY id",
+                )
+                if all(row["status"] != "received" for row in rows):
+                    break
+                assert time.monotonic() < deadline, rows
+                await asyncio.sleep(0.05)
+    finally:
+        await db.dispose()
+    buried, later = rows
+    assert (buried["status"], buried["attempts"]) == ("dead", 1)
+    assert buried["reason"].startswith("Processing failed 5 times: ")
+    assert (later["status"], applied) == ("applied", ["e1"])

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -48,6 +49,7 @@ ApplyEvent = Callable[[AsyncSession, Publisher, HrisSource, HiringEvent], Awaita
 CANONICAL: TypeAdapter[HiringEvent] = TypeAdapter(HiringEvent)
 _MAX_REASON = 1000
 TIDY_EVERY_SECONDS = 3600.0
+MAX_FAILURES = 5
 
 
 class Processor:
@@ -65,6 +67,8 @@ class Processor:
         self.body_retention = body_retention
         self._wake = asyncio.Event()
         self._next_tidy = 0.0
+        self._current: UUID | None = None
+        self._failures: dict[UUID, int] = {}
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -90,8 +94,9 @@ class Processor:
                     while await self.run_once():
                         pass
                     await self._tidy()
-                except Exception:  # the database may be away; poll again after the interval
+                except Exception as exc:  # the database may be away; poll again after the interval
                     log.exception("hris processor cycle failed")
+                    await self._count_failure(exc)
                 try:
                     async with asyncio.timeout(self.poll_interval):
                         await self._wake.wait()
@@ -107,6 +112,7 @@ class Processor:
             event = await EventRepository(session).claim_next()
             if event is None:
                 return False
+            self._current = event.id
             source = await session.get(HrisSource, event.source_id)
             assert source is not None  # a foreign key
             # From here on, as the source's tenant: row-level security holds the apply to it.
@@ -123,7 +129,28 @@ class Processor:
             event.processed_at = datetime.now(UTC)
             await session.flush()
             log.info("hris_event_processed", hris_event=str(event.id), status=status.value)
-            return True
+        self._current = None
+        self._failures.clear()
+        return True
+
+    async def _count_failure(self, exc: Exception) -> None:
+        """An event whose processing keeps failing outside the pipeline's refusals (its
+        transaction cannot even record an outcome) would hold back every later one: after
+        `MAX_FAILURES` it is buried as dead, in a transaction of its own."""
+        event_id, self._current = self._current, None
+        if event_id is None:
+            return
+        self._failures[event_id] = self._failures.get(event_id, 0) + 1
+        if self._failures[event_id] < MAX_FAILURES:
+            return
+        try:
+            async with self.db.session(ALL_TENANTS) as session, session.begin():
+                await EventRepository(session).bury(
+                    event_id, f"Processing failed {MAX_FAILURES} times: {_reason(exc)}"
+                )
+            del self._failures[event_id]
+        except Exception:  # the database is away after all: the count stands, try again later
+            log.warning("hris event not buried", hris_event=str(event_id), exc_info=True)
 
     async def tidy(self) -> int:
         """Forget the bodies of events settled longer ago than the retention."""

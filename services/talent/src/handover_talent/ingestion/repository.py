@@ -117,6 +117,19 @@ class EventRepository(Repository[HrisEvent]):
         await self.session.refresh(event)
         return event
 
+    async def bury(self, id: UUID, reason: str) -> None:
+        """Make a waiting event dead without applying it."""
+        await self.session.execute(
+            update(HrisEvent)
+            .where(col(HrisEvent.id) == id, col(HrisEvent.status) == EventStatus.RECEIVED)
+            .values(
+                status=EventStatus.DEAD,
+                reason=reason,
+                attempts=col(HrisEvent.attempts) + 1,
+                processed_at=func.now(),
+            )
+        )
+
     async def claim_next(self) -> HrisEvent | None:
         """The oldest event waiting, locked for this transaction; events other processors hold
         are skipped, not waited for."""
