@@ -87,11 +87,10 @@ async def test_an_organization_admin_registers_legal_entities_that_its_members_o
     assert read.status_code == 200
     assert read.headers["ETag"] == '"1"'
     # A platform administrator may write any organization's.
-    other = await _created(await services.engagements.post(entities, json=_entity(country="sg")))
-    assert other["country"] == "SG"
+    await _created(await services.engagements.post(entities, json=_entity(country="SG")))
 
 
-@pytest.mark.parametrize("country", ["XX", "PHL", "", "P1"])
+@pytest.mark.parametrize("country", ["XX", "PHL", "ph", "", "P1"])
 async def test_a_legal_entity_country_must_be_an_iso_3166_alpha_2_code(
     services: Services, country: str
 ) -> None:

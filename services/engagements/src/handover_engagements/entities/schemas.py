@@ -2,9 +2,9 @@ from datetime import datetime
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
-from pydantic_extra_types.country import CountryAlpha2
 
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -18,11 +18,26 @@ _Name = Annotated[
         examples=["Acme Health Philippines, Inc."],
     ),
 ]
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+"""ISO 3166-1 alpha-2, as pycountry keeps it current."""
+_KNOWN = frozenset(COUNTRY_CODES)
+
+
+def _known_country(code: str) -> str:
+    if code not in _KNOWN:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
 _Country = Annotated[
-    CountryAlpha2,
+    str,
+    AfterValidator(_known_country),
     Field(
+        min_length=2,
+        max_length=2,
         description="Where the entity is registered: an ISO 3166-1 alpha-2 code, upper case.",
         examples=["PH"],
+        json_schema_extra={"enum": COUNTRY_CODES},
     ),
 ]
 _RegistrationNumber = Annotated[
