@@ -1,6 +1,7 @@
 """Talent's facts become derived metrics with no manual entry: sent through kpi's real
 receiving endpoint as talent sends them, and read back through the scorecard."""
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -346,6 +347,19 @@ async def test_facts_of_different_aggregates_in_any_order_converge_on_the_same_v
         outcomes.append([await latest(services, engagement, metric) for metric in metrics])
     assert all(outcome == outcomes[0] for outcome in outcomes), outcomes
     assert outcomes[0][3][1] == 15.0
+
+
+async def test_facts_of_different_aggregates_applied_at_once_miss_nothing(
+    services: Services, engagement: dict[str, Any], talent: Talent
+) -> None:
+    await talent.tell(
+        talent.headcount(40, "2025-12-31T12:00:00Z"), talent.headcount(20, "2026-01-31T12:00:00Z")
+    )
+    # Twenty leavers told side by side, as parallel deliveries would: each recomputes the month.
+    leavers = [talent.terminated(uuid4(), f"2026-01-{day:02}") for day in range(2, 22)]
+    await asyncio.gather(*(talent.tell(fact) for fact in leavers))
+    assert (await latest(services, engagement, "retention_rate"))[1] == 50.0
+    assert (await latest(services, engagement, "attrition_rate"))[1] == pytest.approx(2000 / 30)
 
 
 def _keep_aggregates_in_order(facts: list[dict[str, Any]], order: list[int]) -> list[int]:

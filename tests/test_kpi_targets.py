@@ -89,6 +89,8 @@ async def test_targets_page_in_creation_order(services: Services) -> None:
         ({"threshold": "NaN"}, "threshold"),
         ({"at_risk_margin": -1}, "at_risk_margin"),
         ({"effective_from": "2026-01-01T00:00:00"}, "effective_from"),
+        ({"effective_from": "0001-01-01T00:00:00+01:00"}, "effective_from"),
+        ({"effective_to": "9999-12-31T23:00:00-05:00"}, "effective_to"),
         ({"unexpected": 1}, "unexpected"),
     ],
 )

@@ -45,12 +45,14 @@ async def record_requisition_opened(
     session: AsyncSession, envelope: Envelope[RequisitionOpened]
 ) -> None:
     fact = envelope.payload
-    await HiringRepository(session).keep_first(OpenedRequisition, fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.keep_first(OpenedRequisition, fact.model_dump())
     # Hires may have been told before the opening of their requisition.
     derive = Derivations(session)
     for engagement_id in {
         fact.engagement_id,
-        *await HiringRepository(session).engagements_hiring_from(fact.requisition_id),
+        *await facts.engagements_hiring_from(fact.requisition_id),
     }:
         await derive.time_to_hire(engagement_id)
 
@@ -67,13 +69,17 @@ async def record_offer_made(session: AsyncSession, envelope: Envelope[OfferMade]
 
 async def record_offer_decided(session: AsyncSession, envelope: Envelope[OfferDecided]) -> None:
     fact = envelope.payload
-    await HiringRepository(session).decide_offer(fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.decide_offer(fact.model_dump())
     await Derivations(session).offer_acceptance(fact.engagement_id)
 
 
 async def record_member_hired(session: AsyncSession, envelope: Envelope[MemberHired]) -> None:
     fact = envelope.payload
-    await HiringRepository(session).keep_first(Hire, fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.keep_first(Hire, fact.model_dump())
     derive = Derivations(session)
     await derive.time_to_hire(fact.engagement_id)
     await derive.team(fact.engagement_id)
@@ -83,7 +89,9 @@ async def record_onboarding_completed(
     session: AsyncSession, envelope: Envelope[OnboardingCompleted]
 ) -> None:
     fact = envelope.payload
-    await HiringRepository(session).keep_first(CompletedOnboarding, fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.keep_first(CompletedOnboarding, fact.model_dump())
     await Derivations(session).onboarding_time(fact.engagement_id)
 
 
@@ -91,7 +99,9 @@ async def record_member_terminated(
     session: AsyncSession, envelope: Envelope[MemberTerminated]
 ) -> None:
     fact = envelope.payload
-    await HiringRepository(session).keep_first(Termination, fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.keep_first(Termination, fact.model_dump())
     await Derivations(session).team(fact.engagement_id)
 
 
@@ -99,7 +109,9 @@ async def record_headcount_changed(
     session: AsyncSession, envelope: Envelope[HeadcountChanged]
 ) -> None:
     fact = envelope.payload
-    await HiringRepository(session).keep_first(HeadcountReading, fact.model_dump())
+    facts = HiringRepository(session)
+    await facts.lock_engagement(fact.engagement_id)
+    await facts.keep_first(HeadcountReading, fact.model_dump())
     await Derivations(session).team(fact.engagement_id)
 
 

@@ -35,6 +35,15 @@ class HiringRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def lock_engagement(self, engagement_id: UUID) -> None:
+        """Hold the engagement's derivations until this transaction ends: two facts about one
+        engagement applied at once would each recompute without the other's row."""
+        await self.session.execute(
+            select(
+                func.pg_advisory_xact_lock(func.hashtextextended(f"kpi.hiring:{engagement_id}", 0))
+            )
+        )
+
     async def keep_first(self, model: type[SQLModel], values: dict[str, Any]) -> None:
         """Store a fact; one about a thing already told of changes nothing."""
         await self.session.execute(insert(model).values(**values).on_conflict_do_nothing())

@@ -18,7 +18,7 @@ from handover_kpi.metrics.schemas import (
 from handover_kpi.metrics.service import MetricService
 from handover_shared.auth import Scope
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"], dependencies=[require(Scope.KPI_READ)])
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 
 def _service(session: Session) -> MetricService:
@@ -49,6 +49,7 @@ async def create_metric(data: MetricCreate, service: Service, response: Response
     summary="List the metric catalog",
     description="Built-in and custom metrics, ordered by key.",
     responses=problem_responses(401, 403, 422),
+    dependencies=[require(Scope.KPI_READ)],
 )
 async def list_metrics(service: Service, page: PageParams) -> MetricPage:
     items, cursor = await service.list(page)
@@ -56,7 +57,10 @@ async def list_metrics(service: Service, page: PageParams) -> MetricPage:
 
 
 @router.get(
-    "/{metric_key}", summary="Get a metric", responses=problem_responses(401, 403, 404, 422)
+    "/{metric_key}",
+    summary="Get a metric",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[require(Scope.KPI_READ)],
 )
 async def get_metric(
     metric_key: Annotated[

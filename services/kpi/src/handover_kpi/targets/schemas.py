@@ -1,9 +1,9 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN, Comparator
@@ -31,6 +31,18 @@ Margin = Annotated[
         "`missed`; 0 means a miss is a miss.",
     ),
 ]
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _storable(moment: datetime) -> datetime:
+    # Near year 1 or 9999 an offset carries a moment out of what Python can read back.
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("must be between the years 1900 and 9999")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
 EFFECTIVE_FROM = "When the target starts to apply."
 EFFECTIVE_TO = "When it stops applying; null while it applies without end."
 
@@ -67,10 +79,10 @@ class TargetCreate(BaseModel):
     comparator: Comparator
     threshold: Threshold
     at_risk_margin: Margin = 0.0
-    effective_from: AwareDatetime | None = Field(
+    effective_from: Moment | None = Field(
         default=None, description=f"{EFFECTIVE_FROM} Now if left out."
     )
-    effective_to: AwareDatetime | None = Field(default=None, description=EFFECTIVE_TO)
+    effective_to: Moment | None = Field(default=None, description=EFFECTIVE_TO)
 
     @model_validator(mode="after")
     def _period(self) -> Self:
@@ -89,8 +101,8 @@ class TargetUpdate(BaseModel):
     comparator: Comparator | None = None
     threshold: Threshold | None = None
     at_risk_margin: Margin | None = None
-    effective_from: AwareDatetime | None = Field(default=None, description=EFFECTIVE_FROM)
-    effective_to: AwareDatetime | None = Field(default=None, description=EFFECTIVE_TO)
+    effective_from: Moment | None = Field(default=None, description=EFFECTIVE_FROM)
+    effective_to: Moment | None = Field(default=None, description=EFFECTIVE_TO)
 
     @model_validator(mode="after")
     def _present_fields_not_null(self) -> Self:
