@@ -138,6 +138,7 @@ async def _team(services: Services, engagement: dict[str, Any], entity_id: str) 
     assert transfer.status_code == 201, transfer.text
     return {
         "role_id": requisition["role_id"],
+        "hired_requisition_id": requisition["id"],
         "candidate_id": candidate.json()["id"],
         "application_id": application.json()["id"],
         "team_member_id": member_id,
@@ -398,7 +399,10 @@ async def test_a_client_and_its_partner_share_their_engagement_and_nothing_more(
         engagements = (await person.engagements.get("/v1/engagements")).json()["items"]
         assert [e["id"] for e in engagements] == [own.engagement_id]
         requisitions = (await person.talent.get("/v1/requisitions")).json()["items"]
-        assert [r["id"] for r in requisitions] == [own.requisition_id]
+        assert [r["id"] for r in requisitions] == [
+            own.requisition_id,
+            own.team["hired_requisition_id"],
+        ]
 
 
 async def test_a_platform_admin_sees_every_tenant(
@@ -473,8 +477,11 @@ async def test_an_unfiltered_query_as_one_tenant_returns_only_its_rows(
             await connection.execute(
                 "SELECT set_config('handover.tenant', $1, true)", own.client_id
             )
-            rows = await connection.fetch("SELECT id::text FROM talent.requisitions")
-            assert [row["id"] for row in rows] == [own.requisition_id]
+            rows = await connection.fetch("SELECT id::text FROM talent.requisitions ORDER BY id")
+            assert [row["id"] for row in rows] == [
+                own.requisition_id,
+                own.team["hired_requisition_id"],
+            ]
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
                 await connection.execute(
                     "INSERT INTO talent.requisitions (engagement_id, title, headcount, status,"
