@@ -2,9 +2,12 @@
 
 import hashlib
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+
+from handover_kit.request_id import REQUEST_ID_HEADER
 
 ETAG = "ETag"
 IF_NONE_MATCH = "If-None-Match"
@@ -25,3 +28,23 @@ def conditional(request: Request, body: BaseModel) -> Response:
 
 def _tags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+_ETAG_HEADER = {
+    "description": "The version of this answer, to send back in `If-None-Match`.",
+    "schema": {"type": "string", "examples": ['"5e8c1a0f3b2d4e6f8a9b0c1d2e3f4a5b"']},
+}
+
+
+def conditional_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of a conditional read: the body with its `ETag`, or 304."""
+    return {
+        200: {"model": model, "headers": {ETAG: _ETAG_HEADER}},
+        304: {
+            "description": "Not Modified: the `ETag` in `If-None-Match` is still current.",
+            "headers": {
+                ETAG: _ETAG_HEADER,
+                REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"},
+            },
+        },
+    }

@@ -14,7 +14,7 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_kpi.clients.engagements import Engagements
 from handover_kpi.config import Settings
-from handover_kpi.points.http import conditional
+from handover_kpi.points.http import conditional, conditional_responses
 from handover_kpi.points.models import DataPoint
 from handover_kpi.points.repository import PointFilter, PointRepository
 from handover_kpi.points.schemas import (
@@ -50,6 +50,13 @@ CSV_EXAMPLE = (
 NDJSON_EXAMPLE = (
     '{"engagement_id":"0193a5c0-7b1e-7c00-8000-00000000e001","metric_key":"quality_score",'
     '"at":"2026-11-01T00:00:00Z","value":93.5,"dimensions":{"team":"claims"}}\n'
+)
+NDJSON_EXPORT = (
+    '{"id":"0193a5c0-7b1e-7c00-8000-0000000d0001","engagement_id":'
+    '"0193a5c0-7b1e-7c00-8000-00000000e001","metric_key":"quality_score",'
+    '"at":"2026-11-01T00:00:00Z","dimensions":{"team":"claims"},"value":93.5,'
+    '"source":"qa-export","revision":1,"created_at":"2026-11-02T08:00:00Z",'
+    '"updated_at":"2026-11-02T08:00:00Z"}\n'
 )
 INGESTION = (
     "Each line is checked on its own: an unknown metric or engagement (or one that is not "
@@ -151,8 +158,7 @@ async def ingest_csv(request: Request, service: Service) -> IngestResult:
     description="The caller's engagements' points, in the order they were first stored. "
     "Answers an `ETag`; `If-None-Match` with it answers 304 while the page is unchanged.",
     responses={
-        200: {"model": PointPage},
-        304: {"description": "Not Modified"},
+        **conditional_responses(PointPage),
         **problem_responses(401, 403, 422),
     },
     response_model=PointPage,
@@ -184,8 +190,7 @@ async def list_points(
     "that can no longer commit are shown, so a change becomes visible a moment after its "
     "commit. Answers an `ETag` for `If-None-Match`.",
     responses={
-        200: {"model": ChangeFeed},
-        304: {"description": "Not Modified"},
+        **conditional_responses(ChangeFeed),
         **problem_responses(401, 403, 422),
     },
     response_model=ChangeFeed,
@@ -194,7 +199,7 @@ async def list_points(
 async def pull_changes(
     request: Request, service: Service, page: PageParams, engagement_id: EngagementFilter = None
 ) -> Response:
-    changes, position, more = await service.changes(page.after, engagement_id, page.limit)
+    changes, position = await service.changes(page.after, engagement_id, page.limit)
     feed = ChangeFeed(
         items=[
             ChangeRead(
@@ -212,7 +217,6 @@ async def pull_changes(
             for change in changes
         ],
         next_cursor=encode_position(position),
-        has_more=more,
     )
     return conditional(request, feed)
 
@@ -228,7 +232,7 @@ async def pull_changes(
         200: {
             "content": {
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
-                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}, "example": NDJSON_EXPORT},
             },
             "description": "The points, as a file.",
         },
@@ -311,8 +315,7 @@ async def _ndjson(points: AsyncIterator[DataPoint]) -> AsyncIterator[bytes]:
     summary="Get a data point",
     description="Its current value and revision. Answers an `ETag` for `If-None-Match`.",
     responses={
-        200: {"model": PointRead},
-        304: {"description": "Not Modified"},
+        **conditional_responses(PointRead),
         **problem_responses(401, 403, 404, 422),
     },
     response_model=PointRead,
@@ -328,8 +331,7 @@ async def get_point(request: Request, point_id: PointId, service: Service) -> Re
     description="Every value the point has had, the first one first: the history its "
     "corrections kept. Answers an `ETag` for `If-None-Match`.",
     responses={
-        200: {"model": RevisionPage},
-        304: {"description": "Not Modified"},
+        **conditional_responses(RevisionPage),
         **problem_responses(401, 403, 404, 422),
     },
     response_model=RevisionPage,

@@ -180,19 +180,14 @@ class ChangeRead(BaseModel):
     recorded_at: datetime
 
 
-class ChangeFeed(BaseModel):
-    """Changes after the cursor, oldest first. Follow `next_cursor` (also when `items` is
-    empty) to see every insert and correction exactly once."""
+class ChangeFeed(Page[ChangeRead]):
+    """Changes after the cursor, oldest first. `next_cursor` is always given, also when
+    `items` is empty: pull again with it (keep it between runs of a script) to see every
+    insert and correction exactly once; an empty page means caught up for now."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"items": [], "next_cursor": "MTIzNDo1Njc"}]}
     )
-
-    items: list[ChangeRead]
-    next_cursor: str = Field(
-        description="Where the next pull starts; opaque. Keep it between runs of a script."
-    )
-    has_more: bool = Field(description="Whether more changes are ready right now.")
 
 
 class ExportFormat(StrEnum):

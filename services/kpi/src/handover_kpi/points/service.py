@@ -134,10 +134,9 @@ class PointService:
 
     async def changes(
         self, cursor: str | None, engagement_id: UUID | None, limit: int
-    ) -> tuple[list[Change], ChangePosition, bool]:
-        """Up to `limit` changes after the (decoded) cursor, the position to pull from next, and
-        whether more are ready now."""
+    ) -> tuple[list[Change], ChangePosition]:
+        """Up to `limit` changes after the (decoded) cursor, and the position to pull from
+        next."""
         after = decode_position(cursor) if cursor else START
-        changes = await self.repository.changes(after, engagement_id, limit + 1)
-        shown = changes[:limit]
-        return shown, shown[-1].position if shown else after, len(changes) > limit
+        changes = await self.repository.changes(after, engagement_id, limit)
+        return changes, changes[-1].position if changes else after

@@ -8,7 +8,7 @@ from handover_kit.auth import require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kpi.metrics.repository import MetricRepository
-from handover_kpi.points.http import conditional
+from handover_kpi.points.http import conditional, conditional_responses
 from handover_kpi.series.repository import SeriesRepository
 from handover_kpi.series.schemas import Granularity, SeriesSet
 from handover_kpi.series.service import SeriesService
@@ -37,8 +37,7 @@ Service = Annotated[SeriesService, Depends(_service)]
     "all points count. Engagements that are not the caller's answer an empty series, like "
     "ones without data. Answers an `ETag` for `If-None-Match`.",
     responses={
-        200: {"model": SeriesSet},
-        304: {"description": "Not Modified"},
+        **conditional_responses(SeriesSet),
         **problem_responses(401, 403, 422),
     },
     response_model=SeriesSet,
