@@ -26,6 +26,16 @@ router = APIRouter(prefix="/v1/organizations/{organization_id}/entities", tags=[
 
 OrganizationId = Annotated[UUID, Path(description="The organization's `id`.")]
 EntityId = Annotated[UUID, Path(description="The legal entity's `id`.")]
+ETAG_RESPONSE = {
+    "headers": {
+        ETAG_HEADER: {
+            "description": "The version read; send it back in `If-Match` to change the resource.",
+            "schema": {"type": "string", "examples": ['"1"']},
+        }
+    }
+}
+"""The `ETag` of an answer that holds one resource, as OpenAPI documents it."""
+
 _WRITE = [require(Scope.ENGAGEMENTS_WRITE, Scope.ORGANIZATION_ADMIN)]
 
 
@@ -52,7 +62,7 @@ def _read(response: Response, entity: object) -> LegalEntityRead:
     "moves the team into. A registration number is unique per country within the "
     "organization (409 otherwise). The organization's administrators, or platform "
     "administrators, only. Send an `Idempotency-Key` to make a retry safe.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: ETAG_RESPONSE, **problem_responses(401, 403, 404, 409, 422)},
     dependencies=_WRITE,
 )
 async def create_legal_entity(
@@ -103,7 +113,7 @@ async def list_legal_entities(
     "/{entity_id}",
     summary="Get a legal entity",
     description="The `ETag` header holds its version, for a later `If-Match`.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_legal_entity(
@@ -118,7 +128,7 @@ async def get_legal_entity(
     description="Only the fields sent change. `If-Match` must hold the `ETag` last read: 428 "
     "without it, 412 if the entity changed since. The organization's administrators, or "
     "platform administrators, only.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 409, 412, 422, 428)},
     dependencies=_WRITE,
 )
 async def update_legal_entity(

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
+from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.milestones.models import Milestone
 from handover_engagements.milestones.repository import MilestoneFilter, MilestoneRepository
 from handover_engagements.milestones.schemas import (
@@ -55,7 +56,7 @@ def _read(response: Response, milestone: Milestone) -> MilestoneRead:
     description="A milestone created `done` needs completion evidence (422 otherwise). The "
     "build phase's milestones must all be done or cancelled before the engagement may move "
     "to operate. Recorded in the audit trail. Send an `Idempotency-Key` to make a retry safe.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={201: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def create_milestone(
@@ -115,7 +116,7 @@ async def list_milestones(
     "/{milestone_id}",
     summary="Get a milestone",
     description="The `ETag` header holds its version, for a later `If-Match`.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_milestone(
@@ -132,7 +133,7 @@ async def get_milestone(
     "done unless given. Leaving `done` clears `completed_at`. Cancel a milestone that is no "
     "longer wanted with the status `cancelled`. `If-Match` must hold the `ETag` last read: "
     "428 without it, 412 if the milestone changed since. Recorded in the audit trail.",
-    responses=problem_responses(401, 403, 404, 412, 422, 428),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def update_milestone(

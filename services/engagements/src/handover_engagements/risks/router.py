@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
+from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.risks.models import Risk
 from handover_engagements.risks.repository import RiskRepository
 from handover_engagements.risks.schemas import (
@@ -52,7 +53,7 @@ def _read(response: Response, risk: Risk) -> RiskRead:
     summary="Record a risk of an engagement",
     description="Likelihood and impact are each rated 1 to 5; the severity is their product "
     "(1 to 25). Recorded in the audit trail. Send an `Idempotency-Key` to make a retry safe.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={201: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def create_risk(
@@ -111,7 +112,7 @@ async def list_risks(
     "/{risk_id}",
     summary="Get a risk",
     description="The `ETag` header holds its version, for a later `If-Match`.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_risk(
@@ -127,7 +128,7 @@ async def get_risk(
     "Close a risk that no longer applies with the status `closed`. `If-Match` must hold the "
     "`ETag` last read: 428 without it, 412 if the risk changed since. Recorded in the audit "
     "trail.",
-    responses=problem_responses(401, 403, 404, 412, 422, 428),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def update_risk(

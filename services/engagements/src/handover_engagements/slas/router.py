@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY, MESSAGING
 from handover_engagements.engagements.repository import EngagementRepository
+from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.slas.models import Sla
 from handover_engagements.slas.repository import SlaRepository
 from handover_engagements.slas.schemas import SlaCreate, SlaPage, SlaRead, SlaUpdate
@@ -51,7 +52,7 @@ def _read(response: Response, sla: Sla) -> SlaRead:
     description="A metric held to a target over a rolling window, from a date on; the kpi "
     "service is told and measures it. One SLA per metric of an engagement: a second is a 409. "
     "Recorded in the audit trail. Send an `Idempotency-Key` to make a retry safe.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: ETAG_RESPONSE, **problem_responses(401, 403, 404, 409, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def create_sla(
@@ -98,7 +99,7 @@ async def list_slas(engagement_id: EngagementId, service: Service, page: PagePar
     "/{sla_id}",
     summary="Get an SLA",
     description="The `ETag` header holds its version, for a later `If-Match`.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_sla(
@@ -113,7 +114,7 @@ async def get_sla(
     description="Only the fields sent change; the kpi service is told. `If-Match` must hold "
     "the `ETag` last read: 428 without it, 412 if the SLA changed since. Recorded in the "
     "audit trail.",
-    responses=problem_responses(401, 403, 404, 412, 422, 428),
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
     dependencies=[require(Scope.ENGAGEMENTS_WRITE)],
 )
 async def update_sla(
