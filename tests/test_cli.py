@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
 from handover_client.cli import Connection, ExitCode, app
+from handover_shared.engagements import EngagementRead
 from handover_talent.config import Settings as TalentSettings
 from handover_talent.main import create_app as create_talent
 from handover_tools.stack import Stack
@@ -30,16 +31,12 @@ from tests.conftest import Services, as_service
 from tests.identity import SERVICE_SETTINGS
 
 MISSING = "0196f5b4-7d3c-7000-8000-000000000000"
-ENGAGEMENT_FIELDS = [
-    "id",
-    "name",
-    "client_id",
-    "partner_id",
-    "delivery_model",
-    "phase",
-    "created_at",
-    "updated_at",
-]
+# What the client reads of an engagement (the shared contract): the API may say more.
+ENGAGEMENT_FIELDS = list(EngagementRead.model_fields)
+
+
+def _as_read(engagement: dict[str, Any]) -> dict[str, Any]:
+    return {field: engagement[field] for field in ENGAGEMENT_FIELDS}
 
 
 async def handover(
@@ -84,8 +81,8 @@ async def test_json_is_one_array_and_a_single_resource_one_object(services: Serv
     engagement = await builders.create_engagement(services.engagements)
     listed = await admin(services, "engagements", "list", "-f", "json")
     fetched = await admin(services, "engagements", "get", engagement["id"], "-f", "json")
-    assert json.loads(listed.stdout) == [engagement]
-    assert json.loads(fetched.stdout) == engagement
+    assert json.loads(listed.stdout) == [_as_read(engagement)]
+    assert json.loads(fetched.stdout) == _as_read(engagement)
 
 
 async def test_table_lists_the_main_columns_and_shows_one_resource_field_by_field(
@@ -98,7 +95,12 @@ async def test_table_lists_the_main_columns_and_shows_one_resource_field_by_fiel
     assert header.split() == ["ID", "NAME", "PHASE", "DELIVERY_MODEL"]
     assert row.split("  ")[0:2] == [engagement["id"], "Claims, Manila"]
     fields = [line.split(maxsplit=1) for line in fetched.stdout.splitlines()]
-    assert fields == [[field, str(engagement[field])] for field in ENGAGEMENT_FIELDS]
+    # A cell is the value's JSON, strings bare and null empty.
+    cells = {None: [], True: ["true"], False: ["false"]}
+    assert fields == [
+        [field, *cells.get(engagement[field], [str(engagement[field])])]
+        for field in ENGAGEMENT_FIELDS
+    ]
 
 
 async def test_limit_stops_after_that_many_items(services: Services) -> None:
