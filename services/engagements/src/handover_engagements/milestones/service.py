@@ -24,11 +24,11 @@ from handover_kit.auth import Principal
 from handover_kit.concurrency import check_version
 from handover_kit.pagination import PageRequest
 
-_FIELDS = tuple(name for name in MilestoneCreate.model_fields)
+_FIELDS = set(MilestoneCreate.model_fields)
 
 
 def _state(milestone: Milestone) -> dict[str, Any]:
-    return MilestoneRead.model_validate(milestone).model_dump(include=set(_FIELDS))
+    return MilestoneRead.model_validate(milestone).model_dump(include=_FIELDS)
 
 
 def _dump(data: MilestoneCreate | MilestoneUpdate, *, exclude_unset: bool) -> dict[str, Any]:
