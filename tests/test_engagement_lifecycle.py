@@ -2,16 +2,17 @@
 phases of each delivery model and their gates, optimistic concurrency, idempotent creates, the
 timeline and the audit trail.
 
-The gates ask talent and kpi. Here a double answers for them, speaking the shared contract
-(`handover_shared.talent`, `handover_shared.kpi`) through the engagements app's `transports`;
-`Upstreams` is the one seam: an implementation that drives the real talent and kpi services
-(hire through talent's API, record KPI data in kpi) replaces it without touching the tests.
+The gates ask talent and kpi. Most tests drive them with a double that speaks the shared
+contract (`handover_shared.talent`, `handover_shared.kpi`) through the engagements app's
+`transports`, so each criterion can be set at will and either service taken down; one test runs
+a BOT engagement end to end on the answers of the real talent and kpi services.
 """
 
 import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,8 @@ from handover_engagements.access.bootstrap import create_platform_key
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
 from handover_kit.app import IDENTITY_PROVIDER
+from handover_kpi.config import Settings as KpiSettings
+from handover_kpi.main import create_app as create_kpi
 from handover_shared.engagements import Phase
 from handover_shared.kpi import (
     TRANSFER_READINESS_PATH,
@@ -39,6 +42,8 @@ from handover_shared.talent import (
     EmploymentStatus,
     HiringProgress,
 )
+from handover_talent.config import Settings as TalentSettings
+from handover_talent.main import create_app as create_talent
 from handover_tools import demo
 from tests import builders
 from tests.conftest import Services, as_service
@@ -765,3 +770,106 @@ async def test_the_demo_data_shows_an_engagement_in_every_phase(services: Servic
         e["reason"] for e in trail.json()["items"] if e["action"] == "engagement.transitioned"
     } == {demo.MIGRATED}
     assert not await asyncio.to_thread(demo.load, "http://gateway", services.admin_key, transport)
+
+
+class LateTransport(httpx.AsyncBaseTransport):
+    """An in-process transport onto an app built after the one that calls it: engagements asks
+    talent and kpi, which ask engagements."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.app is not None, "the app this transport leads to is not built yet"
+        return await httpx.ASGITransport(app=self.app).handle_async_request(request)
+
+
+@pytest.fixture
+async def system(database_url: URL, identity_provider: IdentityProvider) -> AsyncIterator[Services]:
+    """The three real services in-process, engagements' gates asking the real talent and kpi."""
+    url = as_service(database_url)
+    settings = EngagementsSettings.with_database(url, **SERVICE_SETTINGS)
+    admin_key = await create_platform_key(settings, "tests")
+    idp = {IDENTITY_PROVIDER: identity_provider.transport()}
+    late = {"talent": LateTransport(), "kpi": LateTransport()}
+    async with AsyncExitStack() as stack:
+        engagements = await stack.enter_async_context(
+            LifespanManager(create_engagements(settings, transports={**idp, **late}))
+        )
+        upstreams = {"engagements": httpx.ASGITransport(app=engagements.app), **idp}
+        kpi = await stack.enter_async_context(
+            LifespanManager(
+                create_kpi(KpiSettings.with_database(url, **SERVICE_SETTINGS), transports=upstreams)
+            )
+        )
+        talent = await stack.enter_async_context(
+            LifespanManager(
+                create_talent(
+                    TalentSettings.with_database(url, **SERVICE_SETTINGS),
+                    transports={**upstreams, "kpi": httpx.ASGITransport(app=kpi.app)},
+                )
+            )
+        )
+        late["talent"].app, late["kpi"].app = talent.app, kpi.app
+        apps = {"engagements": engagements.app, "talent": talent.app, "kpi": kpi.app}
+        clients = {
+            name: await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=apps[name]),
+                    base_url=f"http://{name}",
+                    headers={"Authorization": f"Bearer {admin_key}"},
+                )
+            )
+            for name in apps
+        }
+        yield Services(apps, admin_key, **clients, _stack=stack)
+
+
+async def test_a_bot_engagement_passes_its_gates_on_the_real_talent_and_kpi_answers(
+    system: Services,
+) -> None:
+    api, talent = system.engagements, system.talent
+    engagement = await _create(api, planned_headcount=1)
+    eid = engagement["id"]
+    assert _unmet(await _move(api, engagement, "operate")) == {"hiring_plan_fulfilled"}
+
+    requisition = await builders.open_requisition(talent, eid)
+    candidate = await talent.post("/v1/candidates", json={"engagement_id": eid, "name": "Ana"})
+    application = await talent.post(
+        "/v1/applications",
+        json={"candidate_id": candidate.json()["id"], "requisition_id": requisition["id"]},
+    )
+    hired = await talent.post(
+        f"/v1/applications/{application.json()['id']}/stage-changes",
+        json={"stage": "hired", "start_date": datetime.now(UTC).date().isoformat()},
+    )
+    assert hired.status_code == 200, hired.text
+    gate = (await api.get(f"/v1/engagements/{eid}/gates/operate")).json()
+    assert gate["passed"] is True, gate
+    assert (await _move(api, engagement, "operate")).status_code == 200
+
+    # kpi holds no target for the engagement: nothing holds the transfer back there.
+    await _approve_plan(api, eid)
+    client_entity = await _entity(api, engagement["client_id"], "PH")
+    await _patch(api, eid, {"client_entity_id": client_entity})
+    moved = await _move(api, engagement, "transfer")
+    assert moved.status_code == 200, moved.text
+
+    assert _unmet(await _move(api, engagement, "transferred")) == {
+        "transfer_items_done",
+        "employment_moved",
+    }
+    members = await talent.get("/v1/team-members", params={"engagement_id": eid})
+    transfer = await talent.post(
+        "/v1/employment-transfers",
+        json={
+            "engagement_id": eid,
+            "team_member_ids": [members.json()["items"][0]["id"]],
+            "effective_date": datetime.now(UTC).date().isoformat(),
+        },
+    )
+    assert transfer.status_code == 201, transfer.text
+    await _finish_transfer_items(api, eid)
+    done = await _move(api, engagement, "transferred")
+    assert done.status_code == 200, done.text
+    assert done.json()["owner"] == "client"

@@ -63,6 +63,7 @@ def _if_match(
         Header(
             alias=IF_MATCH_HEADER,
             max_length=40,
+            pattern=_ETAG.pattern,
             description='The `ETag` of the version this change is based on, e.g. `"3"`. '
             "Required: a change to a version that is no longer current is refused with 412.",
             examples=['"1"'],
