@@ -463,6 +463,24 @@ async def test_a_platform_admin_overrides_a_gate_with_a_reason_kept_in_the_audit
     assert [c["key"] for c in override["after"]["gate"]["unmet"]] == ["hiring_plan_fulfilled"]
 
 
+async def test_an_override_while_a_service_is_down_records_what_was_not_judged(
+    lifecycle: Lifecycle,
+) -> None:
+    api = lifecycle.api
+    engagement = await _create(api)
+    lifecycle.upstreams.down.add("talent")
+    moved = await _move(api, engagement, "operate", override=True, reason="Talent is migrating")
+    assert moved.status_code == 200, moved.text
+    trail = (await api.get(f"/v1/engagements/{engagement['id']}/audit-trail")).json()["items"]
+    assert trail[-1]["after"]["gate"]["unmet"] == [
+        {
+            "key": "hiring_plan_fulfilled",
+            "met": False,
+            "detail": "Not judged: the talent service is unavailable.",
+        }
+    ]
+
+
 async def test_only_a_platform_admin_may_override_a_gate(
     lifecycle: Lifecycle, identity_provider: IdentityProvider
 ) -> None:

@@ -18,6 +18,17 @@ from handover_shared.kpi import MetricStatus
 
 Criterion = Callable[[Engagement], Coroutine[Any, Any, GateCriterion]]
 
+# The key each criterion reports under, by the method that judges it.
+KEYS = {
+    "_hiring_plan_fulfilled": "hiring_plan_fulfilled",
+    "_build_milestones_done": "build_milestones_done",
+    "_transfer_plan_approved": "transfer_plan_approved",
+    "_client_entity_set": "client_entity_set",
+    "_transfer_readiness": "transfer_readiness_passed",
+    "_transfer_items_done": "transfer_items_done",
+    "_employment_moved": "employment_moved",
+}
+
 
 class Gates:
     def __init__(self, session: AsyncSession, talent: TalentClient, kpi: KpiClient) -> None:
@@ -54,7 +65,7 @@ class Gates:
                 dependency = unavailable.extensions.get("dependency")
                 results.append(
                     GateCriterion(
-                        key=criterion.__name__.lstrip("_"),
+                        key=KEYS[criterion.__name__],
                         met=False,
                         detail=f"Not judged: the {dependency} service is unavailable.",
                     )

@@ -16,17 +16,18 @@ class TransferPlanItemRepository(Repository[TransferPlanItem]):
         self.session.add_all(items)
         await self.session.flush()
 
-    async def of(self, engagement_id: UUID, item_id: UUID) -> TransferPlanItem | None:
-        return (
-            await self.session.scalars(
-                select(TransferPlanItem)
-                .where(
-                    col(TransferPlanItem.id) == item_id,
-                    col(TransferPlanItem.engagement_id) == engagement_id,
-                )
-                .with_for_update()
-            )
-        ).first()
+    async def of(
+        self, engagement_id: UUID, item_id: UUID, *, for_update: bool = False
+    ) -> TransferPlanItem | None:
+        """The item, if it is the engagement's; `for_update` locks it until the transaction
+        ends, so a version checked is still the version written."""
+        statement = select(TransferPlanItem).where(
+            col(TransferPlanItem.id) == item_id,
+            col(TransferPlanItem.engagement_id) == engagement_id,
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).first()
 
     async def counts(self, engagement_id: UUID) -> tuple[int, int]:
         """How many items the plan has, and how many of them are finished."""

@@ -72,8 +72,10 @@ class TransferPlanService:
         await self._engagement(engagement_id)
         return await self.items.list(engagement_id, page)
 
-    async def get(self, engagement_id: UUID, item_id: UUID) -> TransferPlanItem:
-        item = await self.items.of(engagement_id, item_id)
+    async def get(
+        self, engagement_id: UUID, item_id: UUID, *, for_update: bool = False
+    ) -> TransferPlanItem:
+        item = await self.items.of(engagement_id, item_id, for_update=for_update)
         if item is None:
             raise TransferPlanItemNotFound(
                 f"Engagement {engagement_id} has no transfer plan item {item_id}."
@@ -100,7 +102,7 @@ class TransferPlanService:
         expected_version: int,
         actor: Principal,
     ) -> TransferPlanItem:
-        item = await self.get(engagement_id, item_id)
+        item = await self.get(engagement_id, item_id, for_update=True)
         check_version(expected_version, item.version)
         before = _snapshot(item)
         for name, value in data.model_dump(exclude_unset=True).items():
