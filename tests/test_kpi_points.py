@@ -204,3 +204,19 @@ async def test_a_missing_point_is_a_404(services: Services) -> None:
     response = await services.kpi.get("/v1/data-points/0193a5c0-7b1e-7c00-8000-000000000001")
     assert response.status_code == 404
     assert response.json()["type"] == "/problems/data-point-not-found"
+
+
+async def test_a_request_whose_every_line_is_rejected_is_a_422_and_writes_nothing(
+    services: Services,
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    response = await services.kpi.post(
+        "/v1/data-points",
+        json={"points": [data_point(engagement, value=None), data_point(engagement, at="soon")]},
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "/problems/points-rejected"
+    assert (problem["accepted"], problem["rejected"]) == (0, 2)
+    assert [(e["line"], e["field"]) for e in problem["line_errors"]] == [(1, "value"), (2, "at")]
+    assert (await services.kpi.get("/v1/data-points")).json()["items"] == []

@@ -48,6 +48,7 @@ class World:
     milestone_id: str
     sla_id: str
     risk_id: str
+    point_id: str
     team: dict[str, str]
 
 
@@ -74,6 +75,8 @@ async def _world(services: Services, name: str) -> World:
     assert batch.status_code == 202, batch.text
     target = await services.kpi.post("/v1/targets", json=_target(engagement["id"]))
     assert target.status_code == 201, target.text
+    await builders.send_points(services.kpi, builders.data_point(engagement))
+    points = await services.kpi.get("/v1/data-points", params={"engagement_id": engagement["id"]})
     await builders.facts_delivered(services.talent)
     parts = {
         "entity": await services.engagements.post(
@@ -103,6 +106,7 @@ async def _world(services: Services, name: str) -> World:
         milestone_id=parts["milestone"].json()["id"],
         sla_id=parts["sla"].json()["id"],
         risk_id=parts["risk"].json()["id"],
+        point_id=points.json()["items"][0]["id"],
         team=team,
     )
 
@@ -226,15 +230,22 @@ def _fill(path: str, foreign: World) -> str:
         "milestone_id": foreign.milestone_id,
         "sla_id": foreign.sla_id,
         "risk_id": foreign.risk_id,
+        "point_id": foreign.point_id,
         "item_id": str(uuid4()),
         "to_phase": "operate",
         **foreign.team,
     }
+    if path == "/v1/series":
+        return (
+            f"{path}?metric_key=quality_score&engagement_id={foreign.engagement_id}"
+            "&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z"
+        )
     return re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
 
 
 def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any] | None:
     """A valid body for each write, aimed at the other world wherever it names an id."""
+    foreign_engagement = {"id": foreign.engagement_id}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/v1/organizations"): {"name": f"Org {uuid4()}", "kind": "client"},
         ("POST", "/v1/engagements"): {
@@ -314,6 +325,9 @@ def _body(service: str, method: str, path: str, foreign: World) -> dict[str, Any
         ("PATCH", "/v1/engagements/{engagement_id}/slas/{sla_id}"): {"target": 1},
         ("POST", "/v1/engagements/{engagement_id}/risks"): _risk(),
         ("PATCH", "/v1/engagements/{engagement_id}/risks/{risk_id}"): {"impact": 1},
+        ("POST", "/v1/data-points"): {"points": [builders.data_point(foreign_engagement)]},
+        # One NDJSON line; the CSV upload gets no body, which has no header.
+        ("POST", "/v1/data-points/ndjson"): builders.data_point(foreign_engagement),
     }
     return bodies.get((method, path)) if method in {"POST", "PATCH", "PUT"} else None
 
@@ -349,7 +363,8 @@ async def test_no_principal_reaches_another_tenants_data_through_any_operation(
             elif method == "GET":
                 # Lists answer, but hold nothing of the other tenant.
                 assert response.status_code == 200, outcome
-                assert not _mentions(response.json(), foreign), outcome
+                # Exports answer CSV: read every answer as text.
+                assert not _mentions(response.text, foreign), outcome
             else:
                 # Creates that name another tenant's ids: refused, as if the ids did not exist.
                 assert response.status_code in {403, 422}, outcome
@@ -440,7 +455,7 @@ TENANT_TABLES = {
         "employment_transfers",
         "employment_transitions",
     ],
-    "kpi": ["opened_requisitions", "targets"],
+    "kpi": ["opened_requisitions", "targets", "data_points", "data_point_revisions"],
 }
 
 

@@ -47,3 +47,11 @@ class MalformedUpload(UnprocessableContent):
 
     title = "Malformed Upload"
     type = "/problems/malformed-upload"
+
+
+class PointsRejected(UnprocessableContent):
+    """Every line of an ingestion was rejected: nothing was written. The problem carries the
+    counts of an ingestion answer, and its per-line errors as `line_errors`."""
+
+    title = "Every Data Point Rejected"
+    type = "/problems/points-rejected"

@@ -65,7 +65,9 @@ INGESTION = (
     "field and reason, and does not hold back the other lines. Good lines are written together "
     "once the whole body has been read, so a request never commits part of its good lines. "
     "Points are keyed by engagement, metric, `at` and dimensions: sending a point again changes "
-    "nothing; sending another value corrects it and keeps the old one as a revision."
+    "nothing; sending another value corrects it and keeps the old one as a revision. When every "
+    "line is rejected, nothing is written and the answer is a 422 problem with the same counts "
+    "and errors (as `line_errors`)."
 )
 BULK = (
     " The body is read as a stream and copied into the database as it arrives: memory stays "

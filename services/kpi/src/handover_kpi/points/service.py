@@ -11,7 +11,7 @@ from handover_kit.auth import Principal
 from handover_kit.pagination import InvalidCursor, PageRequest, encode_cursor
 from handover_kpi.clients.engagements import EngagementsClient
 from handover_kpi.config import Settings
-from handover_kpi.errors import DataPointNotFound, MalformedUpload
+from handover_kpi.errors import DataPointNotFound, MalformedUpload, PointsRejected
 from handover_kpi.points.ingest import (
     LineChecker,
     MalformedHeader,
@@ -97,7 +97,7 @@ class PointService:
         except MalformedHeader as exc:
             raise MalformedUpload(str(exc)) from None
         counts = await merge_staged(self.session)
-        return IngestResult(
+        result = IngestResult(
             accepted=counts.accepted,
             replaced=counts.replaced,
             unchanged=counts.unchanged,
@@ -105,6 +105,15 @@ class PointService:
             errors=report.errors,
             errors_omitted=report.omitted,
         )
+        if result.rejected and not (result.accepted or result.replaced or result.unchanged):
+            # `errors` of a problem are field errors of the request: the lines go apart.
+            answer = result.model_dump(mode="json")
+            raise PointsRejected(
+                f"All {result.rejected} lines were rejected; nothing was written.",
+                line_errors=answer.pop("errors"),
+                **answer,
+            )
+        return result
 
     async def _parties(self, engagement_id: UUID) -> Parties | None:
         engagement = await self.engagements.visible_engagement(engagement_id, self.principal)

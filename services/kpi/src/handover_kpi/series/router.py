@@ -34,8 +34,9 @@ Service = Annotated[SeriesService, Depends(_service)]
     "grouped into UTC days, ISO weeks, months or quarters and combined by the metric's "
     "aggregation (`ratio` metrics: the mean of the ratios; `last`: the latest point of the "
     "period). `role`, `team` and `site` keep the points for that dimension only; without them "
-    "all points count. Engagements that are not the caller's answer an empty series, like "
-    "ones without data. Answers an `ETag` for `If-None-Match`.",
+    "all points count. Only engagements and metrics with data in the range have a series; "
+    "engagements that are not the caller's have none, like ones without data. Answers an "
+    "`ETag` for `If-None-Match`.",
     responses={
         **conditional_responses(SeriesSet),
         **problem_responses(401, 403, 422),

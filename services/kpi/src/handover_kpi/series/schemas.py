@@ -25,11 +25,14 @@ class Series(BaseModel):
     metric_key: str
     unit: MetricUnit
     aggregation: MetricAggregation
-    points: list[SeriesPoint] = Field(description="Periods that hold data, oldest first.")
+    points: list[SeriesPoint] = Field(
+        min_length=1, description="Periods that hold data, oldest first."
+    )
 
 
 class SeriesSet(BaseModel):
-    """One series per engagement and metric asked for, in the order asked."""
+    """One series per engagement and metric asked for that has data in the range, in the
+    order asked."""
 
     model_config = ConfigDict(
         json_schema_extra={

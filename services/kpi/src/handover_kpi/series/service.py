@@ -68,5 +68,6 @@ class SeriesService:
                     points=by_engagement.get(engagement_id, []),
                 )
                 for engagement_id in dict.fromkeys(engagement_ids)
+                if engagement_id in by_engagement
             )
         return SeriesSet(granularity=granularity, series=result)
