@@ -744,6 +744,21 @@ async def test_a_create_retried_with_its_idempotency_key_creates_once(
     assert unkeyed.json()["id"] != first.json()["id"]
 
 
+async def test_concurrent_creates_with_one_idempotency_key_create_once(
+    lifecycle: Lifecycle,
+) -> None:
+    api = lifecycle.api
+    client_id, partner_id = await _parties(api)
+    body, headers = _terms(client_id, partner_id), {"Idempotency-Key": "retry-storm"}
+    answers = await asyncio.gather(
+        *(api.post("/v1/engagements", json=body, headers=headers) for _ in range(4))
+    )
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    listed = await api.get("/v1/engagements", params={"client_id": client_id})
+    assert len(listed.json()["items"]) == 1
+
+
 async def test_engagements_filter_by_country_function_phase_and_name(
     lifecycle: Lifecycle,
 ) -> None:
