@@ -30,9 +30,15 @@ MAX_EXAMPLES = 25
 UNLIMITED = {f"{service.env_prefix}RATE_LIMIT": "1000000/minute" for service in SERVICES}
 # These name other resources in their bodies. A drawn id names none, and the 422 that answers
 # it (documented, the field named in `errors`) keeps a rule no schema can state; so does the one
-# refusing platform:admin to an organization's API key, and the one asking an HRIS source for
-# the secret its vendor's UI set.
-REFERENCING = ["create_engagement", "create_api_key", "create_requisition", "create_hris_source"]
+# refusing platform:admin to an organization's API key, the one asking an HRIS source for
+# the secret its vendor's UI set, and the one refusing a target that ends before it begins.
+REFERENCING = [
+    "create_engagement",
+    "create_api_key",
+    "create_requisition",
+    "create_hris_source",
+    "create_target",
+]
 ACCEPTED_WITH_A_MISSING_REFERENCE = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 # A cursor is the encoded last key of a page; an encoded id is a place in every list (metric

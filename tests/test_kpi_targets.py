@@ -118,6 +118,15 @@ async def test_a_target_that_ends_before_it_begins_is_refused(services: Services
     assert patched.json()["errors"][0]["loc"] == ["body", "effective_to"]
     nulled = await services.kpi.patch(f"/v1/targets/{created['id']}", json={"threshold": None})
     assert nulled.status_code == 422
+    ancient = await services.kpi.patch(
+        f"/v1/targets/{created['id']}", json={"effective_from": "0001-01-01T00:00:00+01:00"}
+    )
+    assert ancient.status_code == 422
+    assert ancient.json()["errors"][0]["loc"] == ["body", "effective_from"]
+    missing = await services.kpi.patch(
+        f"/v1/targets/{uuid4()}", json={"effective_to": "0060-01-30T05:11:16Z"}
+    )
+    assert missing.status_code == 404
 
 
 async def test_a_target_on_an_unknown_metric_or_engagement_is_refused(

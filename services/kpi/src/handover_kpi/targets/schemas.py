@@ -3,8 +3,16 @@ from enum import StrEnum
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN, Comparator
 from handover_shared.pagination import Page
@@ -35,10 +43,17 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _storable(moment: datetime) -> datetime:
+OUT_OF_RANGE = "must be between the years 1900 and 9999"
+
+
+def storable(moment: datetime) -> bool:
     # Near year 1 or 9999 an offset carries a moment out of what Python can read back.
-    if not EARLIEST <= moment < LATEST:
-        raise ValueError("must be between the years 1900 and 9999")
+    return EARLIEST <= moment < LATEST
+
+
+def _storable(moment: datetime) -> datetime:
+    if not storable(moment):
+        raise ValueError(OUT_OF_RANGE)
     return moment
 
 
@@ -90,26 +105,34 @@ class TargetCreate(BaseModel):
         return self
 
 
+_NOT_NULL = ("comparator", "threshold", "at_risk_margin", "effective_from")
+
+
 class TargetUpdate(BaseModel):
-    """The fields to change; those left out keep their value."""
+    """The fields to change; those left out keep their value. Only `effective_to` may be
+    null, which makes the target apply without end."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"threshold": 92.5, "at_risk_margin": 2.5}]},
     )
 
-    comparator: Comparator | None = None
-    threshold: Threshold | None = None
-    at_risk_margin: Margin | None = None
-    effective_from: Moment | None = Field(default=None, description=EFFECTIVE_FROM)
-    effective_to: Moment | None = Field(default=None, description=EFFECTIVE_TO)
+    # SkipJsonSchema: may be left out, but not sent as null, and the schema says so.
+    comparator: Comparator | SkipJsonSchema[None] = None
+    threshold: Threshold | SkipJsonSchema[None] = None
+    at_risk_margin: Margin | SkipJsonSchema[None] = None
+    # Checked against the target once it is found (storable moments, a period that ends after
+    # it begins), so that a missing target is a 404 whatever the body says.
+    effective_from: AwareDatetime | SkipJsonSchema[None] = Field(
+        default=None, description=EFFECTIVE_FROM
+    )
+    effective_to: AwareDatetime | None = Field(default=None, description=EFFECTIVE_TO)
 
     @model_validator(mode="after")
     def _present_fields_not_null(self) -> Self:
-        for name in ("comparator", "threshold", "at_risk_margin", "effective_from"):
+        for name in _NOT_NULL:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
-        _check_period(self.effective_from, self.effective_to)
         return self
 
 

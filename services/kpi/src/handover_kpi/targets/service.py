@@ -9,7 +9,13 @@ from handover_kpi.errors import SlaTargetReadOnly, TargetNotFound, UnknownEngage
 from handover_kpi.metrics.repository import MetricRepository
 from handover_kpi.targets.models import Target
 from handover_kpi.targets.repository import TargetRepository
-from handover_kpi.targets.schemas import TargetCreate, TargetSource, TargetUpdate
+from handover_kpi.targets.schemas import (
+    OUT_OF_RANGE,
+    TargetCreate,
+    TargetSource,
+    TargetUpdate,
+    storable,
+)
 from handover_shared.problems import FieldError
 
 
@@ -60,12 +66,21 @@ class TargetService:
 
     async def update(self, target_id: UUID, data: TargetUpdate) -> Target:
         target = _editable(await self.get(target_id))
-        for name, value in data.model_dump(exclude_unset=True).items():
+        changes = data.model_dump(exclude_unset=True)
+        for name in ("effective_from", "effective_to"):
+            if changes.get(name) is not None and not storable(changes[name]):
+                raise UnprocessableContent(
+                    f"The target's {name} is out of range.",
+                    errors=[_field_error(name, OUT_OF_RANGE, "value_error")],
+                )
+        for name, value in changes.items():
             setattr(target, name, value)
         if target.effective_to is not None and target.effective_to <= target.effective_from:
             raise UnprocessableContent(
                 "The target would end before it begins.",
-                errors=[_field_error("effective_to", "Must be later than effective_from")],
+                errors=[
+                    _field_error("effective_to", "Must be later than effective_from", "value_error")
+                ],
             )
         return await self.repository.save(target)
 
@@ -82,5 +97,5 @@ def _editable(target: Target) -> Target:
     return target
 
 
-def _field_error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], msg=message, type="not_found")
+def _field_error(field: str, message: str, kind: str = "not_found") -> FieldError:
+    return FieldError(loc=["body", field], msg=message, type=kind)
