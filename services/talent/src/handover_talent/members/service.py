@@ -25,7 +25,7 @@ from handover_talent.members.schemas import (
     Termination,
 )
 from handover_talent.pipeline import history
-from handover_talent.pipeline.repository import HistoryRepository
+from handover_talent.pipeline.repository import CandidateRepository, HistoryRepository
 from handover_talent.pipeline.service import api_event
 from handover_talent.pipeline.settle import Settler
 from handover_talent.requisitions.models import Requisition
@@ -53,10 +53,19 @@ class TeamMemberService:
             raise TeamMemberNotFound(f"There is no team member {member_id}.")
         return member
 
+    async def _locked(self, member_id: UUID) -> TeamMember:
+        """The member, read again once their candidate is locked: nothing else changes them
+        until this transaction ends."""
+        member = await self.get(member_id)
+        if member.candidate_id is not None:
+            await CandidateRepository(self.members.session).lock(member.candidate_id)
+            await self.members.session.refresh(member)
+        return member
+
     async def complete_onboarding(
         self, member_id: UUID, completed_on: date, principal: Principal
     ) -> TeamMember:
-        member = await self.get(member_id)
+        member = await self._locked(member_id)
         if member.status is not MemberStatus.ONBOARDING:
             raise MemberStateConflict(
                 f"Team member {member_id} is {member.status}: only a member in onboarding "
@@ -74,7 +83,7 @@ class TeamMemberService:
     async def terminate(
         self, member_id: UUID, termination: Termination, principal: Principal
     ) -> TeamMember:
-        member = await self.get(member_id)
+        member = await self._locked(member_id)
         if member.status not in EMPLOYED:
             raise MemberStateConflict(
                 f"Team member {member_id} is {member.status}: only an employed member leaves.",

@@ -77,6 +77,7 @@ async def apply_hiring_event(
     """Applies one canonical event in the caller's transaction; applying the same set of events
     in any order converges to the same state; applying one twice changes nothing."""
     candidate = await _candidate(session, context, event)
+    await CandidateRepository(session).lock(candidate.id)
     application: Application | None = None
     if not isinstance(event, EmployeeOnboarded | EmployeeTerminated):
         application = await _application(session, context, candidate, event)

@@ -48,6 +48,13 @@ class CandidateRepository(Repository[Candidate]):
         assert found is not None
         return found
 
+    async def lock(self, candidate_id: UUID) -> None:
+        """Hold the candidate until the transaction ends: everything that happens to a person
+        is applied one event at a time, so each one derives from all that came before."""
+        await self.session.execute(
+            select(col(Candidate.id)).where(col(Candidate.id) == candidate_id).with_for_update()
+        )
+
     async def save(self, candidate: Candidate) -> Candidate:
         await self.session.flush()
         await self.session.refresh(candidate)

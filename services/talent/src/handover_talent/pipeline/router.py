@@ -122,9 +122,7 @@ async def erase_candidate(candidate_id: CandidateId, service: Candidates) -> Can
     return CandidateRead.model_validate(await service.erase(candidate_id))
 
 
-def _read(
-    application: Application, opened_at: datetime | None, model: type[ApplicationRead]
-) -> dict[str, object]:
+def _read(application: Application, opened_at: datetime | None) -> dict[str, object]:
     seconds = None
     if opened_at is not None and application.hired_at is not None:
         seconds = int((application.hired_at - opened_at).total_seconds())
@@ -174,9 +172,7 @@ async def list_applications(
     opened = await opened_at_of(service.applications, {item.requisition_id for item in items})
     return ApplicationPage(
         items=[
-            ApplicationRead.model_validate(
-                _read(item, opened.get(item.requisition_id), ApplicationRead)
-            )
+            ApplicationRead.model_validate(_read(item, opened.get(item.requisition_id)))
             for item in items
         ],
         next_cursor=cursor,
@@ -213,7 +209,7 @@ async def _detail(service: ApplicationService, application: Application) -> Appl
     opened = await opened_at_of(service.applications, {application.requisition_id})
     return ApplicationDetail.model_validate(
         {
-            **_read(application, opened.get(application.requisition_id), ApplicationDetail),
+            **_read(application, opened.get(application.requisition_id)),
             "periods": periods,
             "history": history,
         }

@@ -162,6 +162,7 @@ class ApplicationService:
                 f"Requisition {requisition.id} is {requisition.status}: it takes no applications.",
                 status_of_requisition=requisition.status,
             )
+        await self.candidates.lock(candidate.id)
         occurred_at = data.occurred_at or datetime.now(UTC)
         application = await self.applications.add(
             Application(

@@ -100,7 +100,10 @@ class Settler:
     async def _settle_member(self, application: Application, state: ApplicationState) -> None:
         member = await self.members.of_application(application.id)
         was_employed = member is not None and member.status in EMPLOYED
-        requisition = await self.session.get(Requisition, application.requisition_id)
+        # Locked: hires for one requisition count each other, however concurrent.
+        requisition = await self.session.get(
+            Requisition, application.requisition_id, with_for_update=True
+        )
         assert requisition is not None
         if state.hired_at is not None:
             start_date = state.start_date or state.hired_at.date()
