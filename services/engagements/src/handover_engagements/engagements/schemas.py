@@ -193,8 +193,9 @@ class EngagementCreate(BaseModel):
 
 
 class EngagementUpdate(BaseModel):
-    """Only the fields sent change; `null` clears an optional one. The phase changes through
-    transitions only; client, partner and model never change."""
+    """Only the fields sent change; `null` clears an optional one, and an object sent
+    (`planned_phases`, `transfer_option`) replaces the one held, whole. The phase changes
+    through transitions only; client, partner and model never change."""
 
     model_config = ConfigDict(
         extra="forbid",
