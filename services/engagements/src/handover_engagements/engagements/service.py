@@ -66,7 +66,10 @@ def today() -> date:
 
 
 def moves(engagement: Engagement) -> frozenset[lifecycle.Move]:
-    return frozenset((Phase(source), Phase(target)) for source, target in engagement.transitions)
+    """BOT and BTO follow their model; a hybrid engagement its own list, or every move of BOT
+    and BTO when it has none (a row written other than through the API)."""
+    chosen = [(Phase(source), Phase(target)) for source, target in engagement.transitions]
+    return lifecycle.moves_of(engagement.delivery_model, chosen or None)
 
 
 def warnings(engagement: Engagement) -> list[str]:
