@@ -3,7 +3,7 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import Session
@@ -244,7 +244,16 @@ async def get_application(
 )
 async def change_application_stage(
     application_id: ApplicationId,
-    data: StageChange,
+    data: Annotated[
+        StageChange,
+        Body(
+            discriminator="stage",
+            examples=[
+                {"stage": "interview", "occurred_at": "2025-01-28T14:00:00Z"},
+                {"stage": "hired", "start_date": "2025-03-03"},
+            ],
+        ),
+    ],
     service: Applications,
     principal: CurrentPrincipal,
 ) -> ApplicationDetail:

@@ -1,8 +1,8 @@
 from datetime import date, datetime
-from typing import Self
+from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from handover_shared.hiring_events import ApplicationStage
 from handover_shared.pagination import Page
@@ -12,6 +12,7 @@ _CANDIDATE_ID = "01936f18-1111-7a22-8b33-4c44d5e6f701"
 _APPLICATION_ID = "01936f19-2222-7b33-8c44-5d55e6f7a812"
 _ENGAGEMENT_ID = "01936f0f-2b7d-7e41-8c55-6a0e4f3b2d10"
 _REQUISITION_ID = "01936f10-4c1e-7a93-b2d8-9e7f1a6c5b30"
+_MOVED_AT = "2025-01-28T14:00:00Z"
 
 
 class CandidateCreate(BaseModel):
@@ -93,37 +94,59 @@ class ApplicationCreate(BaseModel):
     )
 
 
-class StageChange(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"stage": "interview", "occurred_at": "2025-01-28T14:00:00Z"},
-                {"stage": "hired", "start_date": "2025-03-03"},
-            ]
-        },
-    )
-
-    stage: ApplicationStage
+class _StageChange(BaseModel):
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When it happened; now when left out."
     )
-    start_date: date | None = Field(
-        default=None, description="Required to hire: the member's first day."
+
+
+class MoveToStage(_StageChange):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"stage": "interview", "occurred_at": _MOVED_AT}]},
     )
+
+    stage: Literal["sourced", "screening", "interview", "withdrawn"]
+
+
+class MoveToOffer(_StageChange):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"stage": "offer", "offer_accepted": True}]},
+    )
+
+    stage: Literal["offer"]
     offer_accepted: bool | None = Field(
         default=None,
-        description="With stage `offer`: the candidate's decision, when they made one.",
+        description="The candidate's decision, once they made one; left out when the offer is "
+        "made.",
     )
-    reason: Text | None = Field(default=None, max_length=500, description="Why, for `rejected`.")
+    start_date: date | None = Field(default=None, description="The start date offered.")
 
-    @model_validator(mode="after")
-    def _complete(self) -> Self:
-        if self.stage is ApplicationStage.HIRED and self.start_date is None:
-            raise ValueError("start_date is required to hire")
-        if self.offer_accepted is not None and self.stage is not ApplicationStage.OFFER:
-            raise ValueError("offer_accepted goes with stage offer")
-        return self
+
+class MoveToHired(_StageChange):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"stage": "hired", "start_date": "2025-03-03"}]},
+    )
+
+    stage: Literal["hired"]
+    start_date: date = Field(description="The new team member's first day.")
+
+
+class MoveToRejected(_StageChange):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"stage": "rejected", "reason": "Needs more experience"}]},
+    )
+
+    stage: Literal["rejected"]
+    reason: Text | None = Field(default=None, max_length=500)
+
+
+StageChange = MoveToStage | MoveToOffer | MoveToHired | MoveToRejected
+"""What a stage change says depends on the stage: an offer its decision, a hire its start date,
+a rejection its reason."""
 
 
 class StagePeriodRead(BaseModel):

@@ -24,7 +24,15 @@ from handover_talent.pipeline.repository import (
     CandidateRepository,
     HistoryRepository,
 )
-from handover_talent.pipeline.schemas import ApplicationCreate, CandidateCreate, StageChange
+from handover_talent.pipeline.schemas import (
+    ApplicationCreate,
+    CandidateCreate,
+    MoveToHired,
+    MoveToOffer,
+    MoveToRejected,
+    MoveToStage,
+    StageChange,
+)
 from handover_talent.pipeline.settle import Settler
 from handover_talent.requisitions.models import Requisition
 from handover_talent.requisitions.schemas import RequisitionStatus
@@ -70,20 +78,27 @@ def api_event(
 
 
 def _kind(change: StageChange) -> str:
-    match change.stage:
-        case ApplicationStage.OFFER:
-            return {
-                None: history.OFFER_CREATED,
-                True: history.OFFER_ACCEPTED,
-                False: history.OFFER_DECLINED,
-            }[change.offer_accepted]
-        case ApplicationStage.HIRED:
+    match change:
+        case MoveToOffer(offer_accepted=None):
+            return history.OFFER_CREATED
+        case MoveToOffer(offer_accepted=accepted):
+            return history.OFFER_ACCEPTED if accepted else history.OFFER_DECLINED
+        case MoveToHired():
             return history.HIRED
-        case ApplicationStage.REJECTED:
+        case MoveToRejected():
             return history.REJECTED
-        case ApplicationStage.WITHDRAWN:
+        case MoveToStage(stage="withdrawn"):
             return history.WITHDREW
     return history.STAGE_CHANGED
+
+
+def _details(change: StageChange) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if isinstance(change, MoveToOffer | MoveToHired) and change.start_date is not None:
+        details["start_date"] = change.start_date.isoformat()
+    if isinstance(change, MoveToRejected) and change.reason is not None:
+        details["reason"] = change.reason
+    return details
 
 
 class CandidateService:
@@ -193,31 +208,23 @@ class ApplicationService:
         self, application_id: UUID, change: StageChange, principal: Principal
     ) -> Application:
         application = await self.get(application_id)
-        if (
-            application.stage is ApplicationStage.HIRED
-            and change.stage is not ApplicationStage.HIRED
-        ):
+        if application.stage is ApplicationStage.HIRED and not isinstance(change, MoveToHired):
             raise IllegalTransition(
                 f"Application {application_id} is hired: a hire stands. Terminate the team "
                 "member instead.",
                 current=application.stage,
                 allowed=[],
             )
-        details: dict[str, Any] = {}
-        if change.start_date is not None:
-            details["start_date"] = change.start_date.isoformat()
-        if change.reason is not None:
-            details["reason"] = change.reason
         await self.history.record(
             api_event(
                 application,
                 principal,
                 candidate_id=application.candidate_id,
                 kind=_kind(change),
-                stage=change.stage,
+                stage=ApplicationStage(change.stage),
                 occurred_at=change.occurred_at,
                 application_id=application.id,
-                details=details,
+                details=_details(change),
             )
         )
         await self.settler.settle_application(application)
