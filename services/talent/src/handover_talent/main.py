@@ -24,8 +24,9 @@ from handover_talent.roles.router import router as roles_router
 SPEC = ServiceSpec(
     name="talent",
     title="Handover talent",
-    description="Hiring for the teams an engagement builds: requisitions, and later candidates "
-    "and team members.",
+    description="Hiring for the teams an engagement builds: role definitions, requisitions, "
+    "candidates and their applications, the team members hired, and whose employment they are "
+    "in; and the HRIS/ATS sources that push hiring events.",
     version="0.1.0",
     migrations=MIGRATIONS,
     routers=[
