@@ -21,7 +21,7 @@ from bench.system import Rig, Timing
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL = Timing(warmup_seconds=5, seconds=20)
-QUICK = Timing(warmup_seconds=1, seconds=3)
+QUICK = Timing(warmup_seconds=1, seconds=3, quick=True)
 
 
 def _say(message: str) -> None:
@@ -39,7 +39,10 @@ def _run(rig: Rig, scenarios: list[AnyScenario]) -> list[Result]:
     for scenario in scenarios:
         load = scenario.load(data[scenario.setup])
         _say(f"{scenario.name}: the system")
-        system = rig.drive(load, scenario.services)
+        if scenario.drive is not None:
+            system = scenario.drive(rig, data[scenario.setup])
+        else:
+            system = rig.drive(load, scenario.services)
         _say(f"{scenario.name}: its baseline")
         baseline = scenario.baseline.measure(rig, load)
         results.append(Result(scenario, system, baseline))

@@ -38,14 +38,16 @@ class Result:
 
     @property
     def met(self) -> bool:
-        return not self.failed and self.scenario.target.met_by(self.ratio, self.p99_ratio)
+        return not self.failed and self.scenario.target.met_by(
+            self.ratio, self.p99_ratio, self.system.peak_rss_mib
+        )
 
     def as_json(self) -> dict[str, object]:
         system, baseline = _rounded(self.system), _rounded(self.baseline)
         return {
             "scenario": self.scenario.name,
             "title": self.scenario.title,
-            "unit": "req/s",
+            "unit": self.scenario.unit,
             **system,
             **{f"baseline_{key}": value for key, value in baseline.items()},
             "baseline": self.scenario.baseline.description,

@@ -20,6 +20,8 @@ class Context:
     """A platform-wide API key."""
     database_dsn: str
     """The system's database as PostgreSQL's administrator, for loading data in bulk."""
+    quick: bool = False
+    """A smoke check (`--quick`): data may be small."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,17 @@ class Target:
 
     min_ratio: float
     max_p99_ratio: float | None = None
+    max_peak_rss_mib: float | None = None
+    """An absolute bound on the scenario's services' memory, where the issue sets one."""
 
-    def met_by(self, ratio: float, p99_ratio: float | None) -> bool:
+    def met_by(
+        self, ratio: float, p99_ratio: float | None, peak_rss_mib: float | None = None
+    ) -> bool:
         if ratio < self.min_ratio:
+            return False
+        if self.max_peak_rss_mib is not None and (
+            peak_rss_mib is None or peak_rss_mib > self.max_peak_rss_mib
+        ):
             return False
         if self.max_p99_ratio is None:
             return True
@@ -49,6 +59,8 @@ class Target:
         text = f">= {self.min_ratio:g}x rate"
         if self.max_p99_ratio is not None:
             text += f", p99 <= {self.max_p99_ratio:g}x"
+        if self.max_peak_rss_mib is not None:
+            text += f", RSS <= {self.max_peak_rss_mib:g} MiB"
         return text
 
 
@@ -103,6 +115,11 @@ class Scenario(Generic[DataT]):
     services: tuple[str, ...]
     """The services whose memory is sampled while the load runs."""
     baseline: Baseline = field(default_factory=BareApp)
+    drive: Callable[[Any, DataT], Measurement] | None = None
+    """Measures the system itself, given the rig and the data, where wrk's fixed requests do
+    not fit (bulk uploads of fresh rows); None drives `load` with wrk."""
+    unit: str = "req/s"
+    """What `rate` counts per second, on both sides (rows for bulk ingestion)."""
 
 
 AnyScenario = Scenario[Any]

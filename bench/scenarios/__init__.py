@@ -6,6 +6,6 @@ ingestion); and its name in ALL.
 """
 
 from bench.scenario import AnyScenario
-from bench.scenarios import engagements
+from bench.scenarios import engagements, kpi
 
-ALL: list[AnyScenario] = [*engagements.SCENARIOS]
+ALL: list[AnyScenario] = [*engagements.SCENARIOS, *kpi.SCENARIOS]
