@@ -232,3 +232,20 @@ async def test_the_same_events_in_any_order_converge_on_the_same_state(
     shuffled = uuid4()
     await pipeline.apply(shuffled, *(events[i] for i in order))
     assert await pipeline.state(shuffled) == await pipeline.state(reference)
+
+
+async def test_an_erased_candidate_stays_erased_whatever_the_source_sends_later(
+    pipeline: Pipeline, services: Services
+) -> None:
+    source = uuid4()
+    await pipeline.apply(source, *REJECTED[:1])
+    async with pipeline.db.session(Tenancy(all_tenants=True)) as session, session.begin():
+        candidate_id = await session.scalar(
+            text("SELECT id FROM talent.candidates WHERE source_id = :source"), {"source": source}
+        )
+    erased = await services.talent.post(f"/v1/candidates/{candidate_id}/erasure")
+    assert erased.status_code == 200, erased.text
+    await pipeline.apply(source, *REJECTED[1:])
+    after = (await services.talent.get(f"/v1/candidates/{candidate_id}")).json()
+    assert (after["name"], after["email"], after["external_id"]) == (None, None, "c2")
+    assert (await pipeline.state(source))["applications"][0][1] == "rejected"

@@ -648,3 +648,27 @@ async def test_hiring_progress_counts_members_and_unfilled_positions(
         f"/internal/v1/engagements/{engagement['id']}/hiring-progress"
     )
     assert as_person.status_code == 403
+
+
+async def test_team_members_filter_by_status_and_employer(hiring: Hiring) -> None:
+    engagement = await hiring.engagement()
+    requisition = await builders.open_requisition(hiring.talent, engagement["id"], headcount=3)
+    staying, leaving = await _hire(hiring, requisition), await _hire(hiring, requisition)
+    await hiring.talent.post(
+        f"/v1/team-members/{leaving['id']}/termination",
+        json={"terminated_on": "2026-05-31", "voluntary": True},
+    )
+
+    async def listed(**params: str) -> list[str]:
+        response = await hiring.talent.get(
+            "/v1/team-members", params={"engagement_id": engagement["id"], **params}
+        )
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await listed() == [staying["id"], leaving["id"]]
+    assert await listed(status="onboarding") == [staying["id"]]
+    assert await listed(status="terminated") == [leaving["id"]]
+    assert await listed(employer_entity_id=PARTNER_ENTITY) == [staying["id"], leaving["id"]]
+    assert await listed(employer_entity_id=CLIENT_ENTITY) == []
+    assert (await hiring.talent.get(f"/v1/team-members/{uuid4()}")).status_code == 404
