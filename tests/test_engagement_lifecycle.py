@@ -18,15 +18,20 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import pytest
+from alembic import command
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import URL
 
 from handover_engagements.access.bootstrap import create_platform_key
 from handover_engagements.config import Settings as EngagementsSettings
+from handover_engagements.db import MIGRATIONS
 from handover_engagements.main import create_app as create_engagements
 from handover_kit.app import IDENTITY_PROVIDER
+from handover_kit.db import dsn
+from handover_kit.migrations import upgrade
 from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.main import create_app as create_kpi
 from handover_shared.engagements import Phase
@@ -906,3 +911,61 @@ async def test_a_bot_engagement_passes_its_gates_on_the_real_talent_and_kpi_answ
     done = await _move(api, engagement, "transferred")
     assert done.status_code == 200, done.text
     assert done.json()["owner"] == "client"
+
+
+def test_engagements_from_before_the_lifecycle_get_their_plan_owner_and_phase_start(
+    database_url: URL,
+) -> None:
+    settings = EngagementsSettings.with_database(dsn(database_url))
+    config = MIGRATIONS.config(settings.service_url)
+    command.downgrade(config, "0004")
+
+    async def insert() -> str:
+        connection = await asyncpg.connect(dsn(database_url))
+        try:
+            client, partner = [
+                await connection.fetchval(
+                    "INSERT INTO engagements.organizations (name, kind) VALUES ($1, $2)"
+                    " RETURNING id",
+                    f"{kind} {uuid4()}",
+                    kind,
+                )
+                for kind in ("client", "partner")
+            ]
+            return str(
+                await connection.fetchval(
+                    "INSERT INTO engagements.engagements"
+                    " (name, client_id, partner_id, delivery_model, phase)"
+                    " VALUES ('Old', $1, $2, 'bto', 'transferred') RETURNING id",
+                    client,
+                    partner,
+                )
+            )
+        finally:
+            await connection.close()
+
+    engagement_id = asyncio.run(insert())
+    upgrade(settings, MIGRATIONS)
+
+    async def read() -> tuple[Any, list[Any]]:
+        connection = await asyncpg.connect(dsn(database_url))
+        try:
+            row = await connection.fetchrow(
+                "SELECT owner, transitions, actual_phases, version"
+                " FROM engagements.engagements WHERE id = $1",
+                UUID(engagement_id),
+            )
+            items = await connection.fetch(
+                "SELECT scope FROM engagements.transfer_plan_items WHERE engagement_id = $1",
+                UUID(engagement_id),
+            )
+            return row, [item["scope"] for item in items]
+        finally:
+            await connection.close()
+
+    row, scopes = asyncio.run(read())
+    assert row["owner"] == "client"
+    assert json.loads(row["transitions"]) == [["build", "transfer"], ["transfer", "transferred"]]
+    assert list(json.loads(row["actual_phases"])) == ["transferred"]
+    assert row["version"] == 1
+    assert len(scopes) == 7
