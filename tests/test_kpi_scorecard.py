@@ -246,3 +246,22 @@ async def test_an_unknown_or_another_tenants_engagement_has_no_scorecard(
         assert foreign.json()["type"] == missing.json()["type"] == "/problems/engagement-not-found"
     malformed = await client.kpi.get("/v1/scorecards/not-an-id")
     assert malformed.status_code == 422
+
+
+async def test_an_sla_on_a_metric_outside_the_catalog_holds_readiness_back_as_no_data(
+    services: Services, as_engagements: httpx.AsyncClient
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    told = sla_set(engagement, uuid4(), metric_key="ticket_backlog", comparator="lte", target=50)
+    assert (await as_engagements.post(MESSAGES_PATH, json=told)).status_code == 200
+    [line] = (await services.kpi.get(f"/v1/scorecards/{engagement['id']}")).json()["lines"]
+    assert (line["metric_key"], line["metric_name"], line["unit"], line["status"]) == (
+        "ticket_backlog",
+        None,
+        None,
+        "no_data",
+    )
+    verdict = (
+        await services.kpi.get(f"/v1/scorecards/{engagement['id']}/transfer-readiness")
+    ).json()
+    assert verdict["ready"] is False

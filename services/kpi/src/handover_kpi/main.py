@@ -21,8 +21,9 @@ from handover_kpi.targets.router import router as targets_router
 SPEC = ServiceSpec(
     name="kpi",
     title="Handover KPIs",
-    description="The KPIs an engagement is run on and judged ready for transfer by: "
-    "the metric catalog, and later data points and targets.",
+    description="The KPIs an engagement is run on and judged ready for transfer by: the metric "
+    "catalog, data points and series, targets and SLAs, scorecards and the transfer-readiness "
+    "verdict; hiring facts from talent become derived metrics.",
     version="0.1.0",
     migrations=MIGRATIONS,
     routers=[
