@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import ServiceAuth
+from handover_kpi.hiring.derive import retention_and_attrition
 from handover_shared.messages import MESSAGES_PATH, MessageType
 from handover_shared.talent import (
     HEADCOUNT_CHANGED,
@@ -436,3 +437,32 @@ async def test_a_hiring_fact_that_does_not_fit_its_type_is_refused_and_not_recor
     assert (await talent.client.post(MESSAGES_PATH, json=naive)).status_code == 422
     assert await fetch(database_url, "SELECT 1 FROM kpi.inbox") == []
     assert await fetch(database_url, "SELECT 1 FROM kpi.headcount_readings") == []
+
+
+def _at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T12:00:00+00:00")
+
+
+def test_a_month_without_leavers_retains_everyone_and_loses_no_one() -> None:
+    retention, attrition = retention_and_attrition(
+        [(_at("2026-01-15"), 10), (_at("2026-03-10"), 12)], []
+    )
+    # February and March start from January's 10; March ends at 12.
+    assert retention == [(date(2026, 2, 1), 100.0), (date(2026, 3, 1), 100.0)]
+    assert attrition == [(date(2026, 2, 1), 0.0), (date(2026, 3, 1), 0.0)]
+
+
+def test_a_team_of_none_at_the_start_has_no_retention_but_an_attrition_once_it_grows() -> None:
+    retention, attrition = retention_and_attrition(
+        [(_at("2026-01-01"), 0), (_at("2026-02-20"), 4)], [(date(2026, 2, 25), date(2026, 2, 21))]
+    )
+    assert retention == []
+    assert attrition == [(date(2026, 2, 1), 50.0)]  # 1 leaver over a mean of (0 + 4) / 2
+
+
+def test_leavers_after_the_last_reading_count_against_the_last_head_count() -> None:
+    retention, attrition = retention_and_attrition(
+        [(_at("2026-01-10"), 8)], [(date(2026, 3, 5), None), (date(2026, 3, 6), None)]
+    )
+    assert retention == [(date(2026, 2, 1), 100.0), (date(2026, 3, 1), 75.0)]
+    assert attrition == [(date(2026, 2, 1), 0.0), (date(2026, 3, 1), 25.0)]

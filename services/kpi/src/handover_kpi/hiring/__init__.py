@@ -1,1 +1,1 @@
-"""Hiring as KPIs see it: the facts talent tells, kept for time to hire and cost per role."""
+"""Hiring as KPIs see it: the facts talent tells, and the metrics derived from them."""

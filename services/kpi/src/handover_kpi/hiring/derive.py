@@ -22,6 +22,7 @@ The formulas, per calendar month M (UTC):
   zero. Months run from the first reading's to the last reading's or last leaver's.
 """
 
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time
 from uuid import UUID
@@ -63,8 +64,9 @@ def headcount_by_month(readings: Sequence[tuple[datetime, int]]) -> Series:
 
 
 def _reading_before(readings: Sequence[tuple[datetime, int]], moment: datetime) -> int | None:
-    before = [headcount for as_of, headcount in readings if as_of < moment]
-    return before[-1] if before else None
+    """The last head count told before `moment`; `readings` are in time order."""
+    index = bisect_left(readings, moment, key=lambda reading: reading[0])
+    return readings[index - 1][1] if index else None
 
 
 def retention_and_attrition(
