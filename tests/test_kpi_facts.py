@@ -8,12 +8,15 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import pytest
 from pydantic import BaseModel
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import ServiceAuth
+from handover_kit.db import dsn
+from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.hiring.derive import retention_and_attrition
 from handover_shared.messages import MESSAGES_PATH, MessageType
 from handover_shared.talent import (
@@ -466,3 +469,46 @@ def test_leavers_after_the_last_reading_count_against_the_last_head_count() -> N
     )
     assert retention == [(date(2026, 2, 1), 100.0), (date(2026, 3, 1), 75.0)]
     assert attrition == [(date(2026, 2, 1), 0.0), (date(2026, 3, 1), 25.0)]
+
+
+FACT_TABLES = [
+    "opened_requisitions",
+    "filled_requisitions",
+    "offers",
+    "hires",
+    "completed_onboardings",
+    "terminations",
+    "headcount_readings",
+]
+
+
+async def test_each_fact_table_shows_a_tenant_only_its_own_engagements_facts(
+    services: Services, as_talent: httpx.AsyncClient, database_url: URL
+) -> None:
+    engagements = [await builders.create_engagement(services.engagements) for _ in range(2)]
+    for engagement in engagements:
+        talent = Talent(as_talent, engagement)
+        requisition, member, offer = uuid4(), uuid4(), uuid4()
+        await talent.tell(
+            talent.opened(requisition, "2026-01-01T00:00:00Z"),
+            talent.filled(requisition, "2026-01-20T00:00:00Z"),
+            talent.offer_made(offer, "2026-01-10T00:00:00Z"),
+            talent.hired(member, "2026-01-20T00:00:00Z", "2026-01-21", requisition),
+            talent.onboarded(member, "2026-01-21", "2026-02-04"),
+            talent.terminated(member, "2026-03-01"),
+            talent.headcount(1, "2026-01-20T00:00:00Z"),
+        )
+    own = engagements[0]
+    settings = KpiSettings.with_database(as_service(database_url))
+    connection = await asyncpg.connect(dsn(settings.service_url))
+    try:
+        for table in FACT_TABLES:
+            assert await connection.fetchval(f"SELECT count(*) FROM kpi.{table}") == 0, table
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT set_config('handover.tenant', $1, true)", own["partner_id"]
+                )
+                rows = await connection.fetch(f"SELECT engagement_id::text FROM kpi.{table}")
+                assert [row[0] for row in rows] == [own["id"]], table
+    finally:
+        await connection.close()
