@@ -148,7 +148,7 @@ class Talent:
 
 async def latest(
     services: Services, engagement: dict[str, Any], metric: str
-) -> tuple[str | None, float | None, float | None]:
+) -> tuple[Any, Any, Any]:
     """The metric's latest engagement-wide value, when it was measured and the one before it,
     as the scorecard shows them under a target that anything meets."""
     engagement_id = engagement["id"]
