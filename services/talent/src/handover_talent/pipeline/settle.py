@@ -8,6 +8,7 @@ Each fact is told once, guarded by a flag on the row it is about.
 
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.outbox import Publisher
@@ -214,6 +215,12 @@ class Settler:
             await self.tell_headcount(member)
 
     async def tell_headcount(self, member: TeamMember) -> None:
+        # Held to the end of the transaction: changes to one engagement's team tell their head
+        # counts one after another, so the latest figure told counts every change before it.
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"talent.headcount:{member.engagement_id}"},
+        )
         await self.publisher.tell(
             kpi.UPSTREAM,
             HEADCOUNT_CHANGED,
