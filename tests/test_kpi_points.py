@@ -220,3 +220,15 @@ async def test_a_request_whose_every_line_is_rejected_is_a_422_and_writes_nothin
     assert (problem["accepted"], problem["rejected"]) == (0, 2)
     assert [(e["line"], e["field"]) for e in problem["line_errors"]] == [(1, "value"), (2, "at")]
     assert (await services.kpi.get("/v1/data-points")).json()["items"] == []
+
+
+async def test_an_empty_upload_or_a_bare_number_for_an_instant_is_a_422(
+    services: Services,
+) -> None:
+    empty = await services.kpi.post("/v1/data-points/ndjson", content=b"\n")
+    assert empty.status_code == 422
+    assert empty.json()["type"] == "/problems/malformed-upload"
+    numeric = await services.kpi.get("/v1/data-points", params={"to": "0.5"})
+    assert numeric.status_code == 422
+    paths = await services.kpi.options("/v1/data-points/csv")
+    assert paths.headers["allow"] == "POST"

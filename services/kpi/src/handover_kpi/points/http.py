@@ -1,11 +1,12 @@
 """Conditional reads: an `ETag` on every read, and 304 when `If-None-Match` still holds it."""
 
 import hashlib
+import re
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from handover_kit.request_id import REQUEST_ID_HEADER
 
@@ -48,3 +49,17 @@ def conditional_responses(model: type[BaseModel]) -> dict[int | str, dict[str, A
             },
         },
     }
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _iso_only(value: object) -> object:
+    # Pydantic would read a bare number as seconds since 1970; the contract says ISO 8601.
+    if isinstance(value, str) and _NUMBER.match(value):
+        raise ValueError("an ISO 8601 timestamp with a UTC offset, such as 2026-01-01T00:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+"""A query parameter's instant: ISO 8601 with a UTC offset, never a bare number."""

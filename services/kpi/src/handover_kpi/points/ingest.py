@@ -38,8 +38,9 @@ class Rejected(Exception):
         self.reason = reason
 
 
-class MalformedHeader(Exception):
-    """A CSV header that names no point: the whole upload is refused, nothing is written."""
+class MalformedUpload(Exception):
+    """A body that holds no points at all (empty, or a CSV header that is not one): the whole
+    upload is refused, nothing is written."""
 
 
 @dataclass
@@ -219,7 +220,9 @@ async def lines(
 async def ndjson_rows(
     body: AsyncIterable[bytes], checker: LineChecker, max_line_bytes: int
 ) -> AsyncIterator[StagedRow]:
+    empty = True
     async for number, line in lines(body, max_line_bytes):
+        empty = empty and line is not None and not line.strip()
         if line is None:
             checker.report.reject(number, "line", f"Longer than {max_line_bytes} bytes.")
             continue
@@ -236,6 +239,8 @@ async def ndjson_rows(
         row = await checker.check(number, fields)
         if row is not None:
             yield row
+    if empty:
+        raise MalformedUpload("The body holds no line: send one JSON object per line.")
 
 
 async def csv_rows(
@@ -275,24 +280,24 @@ async def csv_rows(
         if row is not None:
             yield row
     if header is None:
-        raise MalformedHeader("The upload is empty: a CSV header line is required.")
+        raise MalformedUpload("The upload is empty: a CSV header line is required.")
 
 
 def _header(line: bytes | None) -> list[str]:
     if line is None:
-        raise MalformedHeader("The header line is too long.")
+        raise MalformedUpload("The header line is too long.")
     try:
         names = [name.strip() for name in next(csv.reader([line.decode()]))]
     except (UnicodeDecodeError, csv.Error, StopIteration):
-        raise MalformedHeader("The first line must be a CSV header.") from None
+        raise MalformedUpload("The first line must be a CSV header.") from None
     unknown = [name for name in names if name not in CSV_FIELDS]
     if unknown:
-        raise MalformedHeader(
+        raise MalformedUpload(
             f"Unknown columns {unknown[:5]}; the columns are {sorted(CSV_FIELDS)}."
         )
     missing = [name for name in CSV_REQUIRED if name not in names]
     if missing:
-        raise MalformedHeader(f"Missing required columns {missing}.")
+        raise MalformedUpload(f"Missing required columns {missing}.")
     if len(set(names)) != len(names):
-        raise MalformedHeader("A column is named twice.")
+        raise MalformedUpload("A column is named twice.")
     return names

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import Session, Tenancy, database
@@ -14,7 +13,7 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_kpi.clients.engagements import Engagements
 from handover_kpi.config import Settings
-from handover_kpi.points.http import conditional, conditional_responses
+from handover_kpi.points.http import Instant, conditional, conditional_responses
 from handover_kpi.points.models import DataPoint
 from handover_kpi.points.repository import PointFilter, PointRepository
 from handover_kpi.points.schemas import (
@@ -99,10 +98,10 @@ MetricFilter = Annotated[
     ),
 ]
 FromFilter = Annotated[
-    AwareDatetime | None, Query(alias="from", description="Only points at or after this instant.")
+    Instant | None, Query(alias="from", description="Only points at or after this instant.")
 ]
 ToFilter = Annotated[
-    AwareDatetime | None, Query(alias="to", description="Only points before this instant.")
+    Instant | None, Query(alias="to", description="Only points before this instant.")
 ]
 
 
@@ -118,7 +117,8 @@ def _bulk_body(media_type: str, example: str) -> dict[str, Any]:
 @router.post(
     "",
     summary="Send data points as a JSON batch",
-    description=f"Up to 10 000 points in one JSON body. {INGESTION}",
+    description="Up to 1,000 points in one JSON body; more go through the NDJSON or CSV "
+    f"upload. {INGESTION}",
     responses=problem_responses(401, 403, 413, 422, 503),
     dependencies=[require(Scope.KPI_WRITE)],
 )
@@ -313,7 +313,8 @@ async def _ndjson(points: AsyncIterator[DataPoint]) -> AsyncIterator[bytes]:
 
 
 @router.get(
-    "/{point_id}",
+    # Only a UUID names a point: the other paths under the prefix are never taken for one.
+    "/{point_id:uuid}",
     summary="Get a data point",
     description="Its current value and revision. Answers an `ETag` for `If-None-Match`.",
     responses={
@@ -328,7 +329,7 @@ async def get_point(request: Request, point_id: PointId, service: Service) -> Re
 
 
 @router.get(
-    "/{point_id}/revisions",
+    "/{point_id:uuid}/revisions",
     summary="List a data point's revisions",
     description="Every value the point has had, the first one first: the history its "
     "corrections kept. Answers an `ETag` for `If-None-Match`.",

@@ -72,7 +72,8 @@ class PointBatch(BaseModel):
     )
 
     points: list[dict[str, JsonValue]] = Field(
-        max_length=10_000,
+        min_length=1,
+        max_length=1_000,
         description="Data points: `engagement_id`, `metric_key`, `at` (ISO 8601 with an "
         "offset), `value` (a finite number); optionally `unit` (checked against the metric's), "
         "`dimensions` (`role`, `team`, `site`) and `source`.",

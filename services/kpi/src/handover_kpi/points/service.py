@@ -14,11 +14,13 @@ from handover_kpi.config import Settings
 from handover_kpi.errors import DataPointNotFound, MalformedUpload, PointsRejected
 from handover_kpi.points.ingest import (
     LineChecker,
-    MalformedHeader,
     Parties,
     Report,
     csv_rows,
     ndjson_rows,
+)
+from handover_kpi.points.ingest import (
+    MalformedUpload as UploadWithoutPoints,
 )
 from handover_kpi.points.models import DataPoint, DataPointRevision
 from handover_kpi.points.repository import Change, ChangePosition, PointFilter, PointRepository
@@ -94,7 +96,7 @@ class PointService:
         connection = await open_staging(self.session)
         try:
             await stage(connection, rows(checker))
-        except MalformedHeader as exc:
+        except UploadWithoutPoints as exc:
             raise MalformedUpload(str(exc)) from None
         counts = await merge_staged(self.session)
         result = IngestResult(

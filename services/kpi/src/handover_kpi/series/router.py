@@ -2,13 +2,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
 
 from handover_kit.auth import require
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kpi.metrics.repository import MetricRepository
-from handover_kpi.points.http import conditional, conditional_responses
+from handover_kpi.points.http import Instant, conditional, conditional_responses
 from handover_kpi.series.repository import SeriesRepository
 from handover_kpi.series.schemas import Granularity, SeriesSet
 from handover_kpi.series.service import SeriesService
@@ -54,10 +53,8 @@ async def read_series(
         list[UUID],
         Query(min_length=1, max_length=50, description="Engagements, repeated for several."),
     ],
-    at_from: Annotated[
-        AwareDatetime, Query(alias="from", description="The first instant included.")
-    ],
-    at_to: Annotated[AwareDatetime, Query(alias="to", description="The first instant excluded.")],
+    at_from: Annotated[Instant, Query(alias="from", description="The first instant included.")],
+    at_to: Annotated[Instant, Query(alias="to", description="The first instant excluded.")],
     granularity: Annotated[
         Granularity, Query(description="The length of a period.")
     ] = Granularity.MONTH,
