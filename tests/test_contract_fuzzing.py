@@ -52,6 +52,8 @@ ACCEPTED_WITH_A_MISSING_REFERENCE = ["2xx", "3xx", "401", "403", "404", "409", "
 # A cursor is the encoded last key of a page; an encoded id is a place in every list (metric
 # keys compare with it as text).
 schemathesis.openapi.format(CURSOR_FORMAT, st.uuids().map(encode_cursor))
+# NDJSON uploads are documented as text: sent as it is drawn.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 
 
 @pytest.fixture(scope="module")
