@@ -189,8 +189,9 @@ async def list_points(
     description="Every insert and every correction of the caller's points, each once, oldest "
     "first. Start without a cursor, then pass `next_cursor` each time (keep it between runs): "
     "changes written concurrently are never skipped, because only changes of transactions "
-    "that can no longer commit are shown, so a change becomes visible a moment after its "
-    "commit. Answers an `ETag` for `If-None-Match`.",
+    "that can no longer commit are shown: a change becomes visible once every write that began "
+    "before it has ended (a long upload holds back what was written after it began). Answers "
+    "an `ETag` for `If-None-Match`.",
     responses={
         **conditional_responses(ChangeFeed),
         **problem_responses(401, 403, 422),
