@@ -81,6 +81,12 @@ def contract(fuzz_stack: Stack) -> BaseSchema:
             "seed": SEED,
             "auth": {"openapi": {"bearer": {"bearer": fuzz_stack.admin_key}}},
             "generation": {"max-examples": MAX_EXAMPLES, "no-shrink": True, "database": "none"},
+            # A change without If-Match is 428 Precondition Required (RFC 6585), as documented.
+            "checks": {
+                "missing_required_header": {
+                    "expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]
+                }
+            },
             "operations": [
                 {
                     "include-operation-id": REFERENCING,

@@ -611,6 +611,28 @@ async def test_a_malformed_engagement_is_422_locating_the_field(
     assert response.json()["errors"][0]["loc"][: len(location)] == location
 
 
+@pytest.mark.parametrize(
+    ("suffix", "body"),
+    [
+        ("", {"name": None}),
+        ("", {"business_functions": None}),
+        ("", {"destination_country": "ZZ"}),
+        ("/transfer-plan/items/{item}", {"title": None}),
+        ("/transfer-plan/items/{item}", {"owner": None}),
+        ("/transfer-plan/items/{item}", {"status": "lost"}),
+    ],
+)
+async def test_a_change_that_clears_what_must_stay_is_422(
+    lifecycle: Lifecycle, suffix: str, body: dict[str, Any]
+) -> None:
+    api = lifecycle.api
+    engagement = await _create(api)
+    items = (await api.get(f"/v1/engagements/{engagement['id']}/transfer-plan/items")).json()
+    url = f"/v1/engagements/{engagement['id']}" + suffix.format(item=items["items"][0]["id"])
+    response = await api.patch(url, json=body, headers={"If-Match": '"1"'})
+    assert response.status_code == 422, response.text
+
+
 async def test_a_malformed_transition_is_422(lifecycle: Lifecycle) -> None:
     engagement = await _create(lifecycle.api)
     for body in ({"to_phase": "limbo"}, {}, {"to_phase": "operate", "surprise": 1}):

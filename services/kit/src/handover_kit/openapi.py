@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from handover_kit.auth import RequiredScopes
-from handover_kit.concurrency import PreconditionRequired, StaleVersion
+from handover_kit.concurrency import IF_MATCH_HEADER, PreconditionRequired, StaleVersion
 from handover_kit.errors import (
     Conflict,
     ContentTooLarge,
@@ -203,7 +203,8 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
             ]
         if "parameters" in operation:
             operation["parameters"] = [
-                _shared_parameter(parameter, parameters) for parameter in operation["parameters"]
+                _shared_parameter(_header(parameter), parameters)
+                for parameter in operation["parameters"]
             ]
         _document_errors(operation, responses)
         _document_success_headers(operation)
@@ -266,6 +267,17 @@ def _shared_parameter(parameter: dict[str, Any], shared: dict[str, Any]) -> dict
     if shared.setdefault(name, definition) != definition:
         raise ValueError(f"The query parameter {parameter['name']} is PageParams' alone.")
     return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _header(parameter: dict[str, Any]) -> dict[str, Any]:
+    """A header is sent with a value or not at all: never null. `If-Match` is required where it
+    is taken; the handler's dependency answers 428 without it (see `concurrency.py`)."""
+    if parameter["in"] != "header":
+        return parameter
+    documented = {**parameter, "schema": _never_null(parameter["schema"])}
+    if parameter["name"] == IF_MATCH_HEADER:
+        documented["required"] = True
+    return documented
 
 
 def _never_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,10 @@ from enum import StrEnum
 from typing import Annotated, Self
 from uuid import UUID
 
+import pycountry
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.currency_code import ISO4217
 
@@ -130,8 +132,11 @@ _Site = Annotated[
 _Headcount = Annotated[
     int | None, Field(ge=1, le=100_000, description="How many people the team is planned to have.")
 ]
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+# The codes themselves in the schema: a client learns from it which ones are taken.
+_CountryCode = Annotated[CountryAlpha2, WithJsonSchema({"type": "string", "enum": COUNTRY_CODES})]
 _Country = Annotated[
-    CountryAlpha2 | None,
+    _CountryCode | None,
     Field(description="ISO 3166-1 alpha-2 code of the country the team works in.", examples=["PH"]),
 ]
 
@@ -202,8 +207,9 @@ class EngagementUpdate(BaseModel):
         json_schema_extra={"examples": [{"planned_headcount": 48, "site": "Cebu"}]},
     )
 
-    name: Text | None = Field(default=None, min_length=1, max_length=200)
-    business_functions: _BusinessFunctions | None = None
+    # Left out, they stay; they cannot be null.
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    business_functions: _BusinessFunctions | SkipJsonSchema[None] = None
     destination_country: _Country = None
     site: _Site = None
     planned_headcount: _Headcount = None
@@ -296,9 +302,15 @@ class TransitionCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # An override states its reason.
+            "if": {"properties": {"override": {"const": True}}, "required": ["override"]},
+            "then": {
+                "properties": {"reason": {"type": "string", "minLength": 1}},
+                "required": ["reason"],
+            },
             "examples": [
                 {"to_phase": "operate", "reason": "Team hired and onboarded; build signed off."}
-            ]
+            ],
         },
     )
 

@@ -1,10 +1,11 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.engagements import Owner
 from handover_shared.pagination import Page
@@ -89,10 +90,11 @@ class TransferPlanItemUpdate(BaseModel):
         json_schema_extra={"examples": [{"status": "done", "notes": "All 40 contracts signed."}]},
     )
 
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
-    owner: Owner | None = None
+    # Left out, they stay; they cannot be null.
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    owner: Owner | SkipJsonSchema[None] = None
     due_on: date | None = None
-    status: ItemStatus | None = None
+    status: ItemStatus | SkipJsonSchema[None] = None
     notes: Text | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
