@@ -96,6 +96,8 @@ GATEWAY_ROUTES = {
     "/v1/metrics": "kpi",
     "/v1/targets": "kpi",
     "/v1/scorecards/": "kpi",
+    "/v1/data-points": "kpi",
+    "/v1/series": "kpi",
     "/v1/admin/kpi/": "kpi",
 }
 

@@ -10,6 +10,8 @@ from handover_client._errors import ProblemError
 from handover_client._models import (
     DeliveryModel,
     EngagementRead,
+    IngestResult,
+    LineError,
     MetricAggregation,
     MetricDirection,
     MetricRead,
@@ -31,6 +33,8 @@ __all__ = [
     "DeliveryModel",
     "EngagementRead",
     "FieldError",
+    "IngestResult",
+    "LineError",
     "MetricAggregation",
     "MetricDirection",
     "MetricRead",

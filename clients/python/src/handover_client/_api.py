@@ -14,6 +14,7 @@ from handover_client._errors import ProblemError
 from handover_client._models import (
     DeliveryModel,
     EngagementRead,
+    IngestResult,
     MetricRead,
     OrganizationKind,
     OrganizationRead,
@@ -111,6 +112,31 @@ def requisitions(
 def create_requisition(engagement_id: Id, title: str, headcount: int) -> Call[RequisitionRead]:
     body = {"engagement_id": str(engagement_id), "title": title, "headcount": headcount}
     return Call("POST", "/v1/requisitions", RequisitionRead, body=body)
+
+
+POINT_UPLOADS = {
+    "application/x-ndjson": "/v1/data-points/ndjson",
+    "text/csv": "/v1/data-points/csv",
+}
+"""Per media type, the upload that streams such a body."""
+POINT_EXPORT = "/v1/data-points/export"
+
+
+def point_upload(media_type: str) -> tuple[str, dict[str, str]]:
+    """Where a body of data points goes, and its headers."""
+    return POINT_UPLOADS[media_type], {"Content-Type": media_type}
+
+
+def point_export(
+    *, export_format: str, engagement_id: Id | None, metric_key: str | None
+) -> dict[str, str]:
+    return _query(format=export_format, engagement_id=engagement_id, metric_key=metric_key)
+
+
+def read_upload(response: httpx.Response) -> IngestResult:
+    if response.is_error:
+        raise ProblemError.from_response(response)
+    return IngestResult.model_validate_json(response.content)
 
 
 def get_metric(key: str) -> Call[MetricRead]:

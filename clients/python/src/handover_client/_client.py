@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from importlib.metadata import version
 from types import TracebackType
 from typing import Self, TypeVar
@@ -12,9 +12,11 @@ from pydantic import BaseModel
 
 from handover_client import _api as api
 from handover_client._api import Call, Id, Listing
+from handover_client._errors import ProblemError
 from handover_client._models import (
     DeliveryModel,
     EngagementRead,
+    IngestResult,
     MetricRead,
     OrganizationKind,
     OrganizationRead,
@@ -107,6 +109,30 @@ class Client:
 
     def iter_metrics(self, *, page_size: int | None = None) -> Iterator[MetricRead]:
         return self._walk(api.metrics(), page_size)
+
+    def push_points(self, chunks: Iterable[bytes], media_type: str) -> IngestResult:
+        """Stream data points (`application/x-ndjson` or `text/csv` bytes, as read from a file)
+        to their upload. Sent once, never retried: a stream cannot be replayed."""
+        path, headers = api.point_upload(media_type)
+        response = self._http.post(path, content=chunks, headers=headers, timeout=None)
+        return api.read_upload(response)
+
+    def export_points(
+        self,
+        *,
+        export_format: str = "csv",
+        engagement_id: Id | None = None,
+        metric_key: str | None = None,
+    ) -> Iterator[bytes]:
+        """The export of data points as it streams: CSV (re-uploadable) or NDJSON bytes."""
+        params = api.point_export(
+            export_format=export_format, engagement_id=engagement_id, metric_key=metric_key
+        )
+        with self._http.stream("GET", api.POINT_EXPORT, params=params, timeout=None) as response:
+            if response.is_error:
+                response.read()
+                raise ProblemError.from_response(response)
+            yield from response.iter_bytes()
 
     def _send(self, call: Call[ModelT]) -> ModelT:
         request = call.request(self._http)
@@ -210,6 +236,30 @@ class AsyncClient:
 
     def iter_metrics(self, *, page_size: int | None = None) -> AsyncIterator[MetricRead]:
         return self._walk(api.metrics(), page_size)
+
+    async def push_points(self, chunks: AsyncIterable[bytes], media_type: str) -> IngestResult:
+        path, headers = api.point_upload(media_type)
+        response = await self._http.post(path, content=chunks, headers=headers, timeout=None)
+        return api.read_upload(response)
+
+    async def export_points(
+        self,
+        *,
+        export_format: str = "csv",
+        engagement_id: Id | None = None,
+        metric_key: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        params = api.point_export(
+            export_format=export_format, engagement_id=engagement_id, metric_key=metric_key
+        )
+        async with self._http.stream(
+            "GET", api.POINT_EXPORT, params=params, timeout=None
+        ) as response:
+            if response.is_error:
+                await response.aread()
+                raise ProblemError.from_response(response)
+            async for chunk in response.aiter_bytes():
+                yield chunk
 
     async def _send(self, call: Call[ModelT]) -> ModelT:
         request = call.request(self._http)

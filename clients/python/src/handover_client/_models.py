@@ -14,6 +14,8 @@ from handover_shared.pagination import Page
 __all__ = [
     "DeliveryModel",
     "EngagementRead",
+    "IngestResult",
+    "LineError",
     "MetricAggregation",
     "MetricDirection",
     "MetricRead",
@@ -95,3 +97,20 @@ class MetricRead(_Read):
     built_in: bool
     created_at: datetime
     updated_at: datetime
+
+
+class LineError(_Read):
+    line: int
+    field: str
+    reason: str
+
+
+class IngestResult(_Read):
+    """What became of each line of a data point upload."""
+
+    accepted: int
+    replaced: int
+    unchanged: int
+    rejected: int
+    errors: list[LineError]
+    errors_omitted: int

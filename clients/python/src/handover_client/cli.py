@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, NoReturn
 from uuid import UUID
 
@@ -62,10 +62,12 @@ organizations = typer.Typer(no_args_is_help=True, help="Clients and partners.")
 engagements = typer.Typer(no_args_is_help=True, help="Who builds a team for whom, and its phase.")
 requisitions = typer.Typer(no_args_is_help=True, help="Roles to hire for an engagement's team.")
 metrics = typer.Typer(no_args_is_help=True, help="The KPI catalog.")
+kpi = typer.Typer(no_args_is_help=True, help="KPI data points: send files of them, export them.")
 app.add_typer(organizations, name="organizations")
 app.add_typer(engagements, name="engagements")
 app.add_typer(requisitions, name="requisitions")
 app.add_typer(metrics, name="metrics")
+app.add_typer(kpi, name="kpi")
 
 
 @app.callback()
@@ -253,6 +255,60 @@ def get_metric(ctx: typer.Context, key: str, fmt: FormatOption = None) -> None:
     """One metric of the catalog, every field."""
     with _client(ctx) as client:
         write_item(client.get_metric(key), chosen(fmt), out=sys.stdout)
+
+
+class PointFormat(StrEnum):
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+
+POINT_MEDIA_TYPES = {PointFormat.CSV: "text/csv", PointFormat.NDJSON: "application/x-ndjson"}
+CHUNK_BYTES = 65_536
+
+
+@kpi.command("push")
+def push_points(
+    ctx: typer.Context,
+    file: Annotated[
+        typer.FileBinaryRead, typer.Argument(help="NDJSON or CSV of data points; - for stdin.")
+    ],
+    point_format: Annotated[
+        PointFormat | None,
+        typer.Option("--format", help="The file's format.", show_default="from its name"),
+    ] = None,
+) -> None:
+    """Send a file of data points, streamed whatever its size, and print what became of each
+    line as JSON. Good lines are written together; rejected ones are listed with the reason.
+    Exits 1 if any line was rejected."""
+    point_format = point_format or (
+        PointFormat.NDJSON if file.name.endswith((".ndjson", ".jsonl")) else PointFormat.CSV
+    )
+    chunks = iter(lambda: file.read(CHUNK_BYTES), b"")
+    with _client(ctx) as client:
+        result = client.push_points(chunks, POINT_MEDIA_TYPES[point_format])
+    typer.echo(result.model_dump_json(indent=2))
+    if result.rejected:
+        _fail(f"{result.rejected} lines rejected.", ExitCode.REFUSED)
+
+
+@kpi.command("export")
+def export_points(
+    ctx: typer.Context,
+    point_format: Annotated[
+        PointFormat, typer.Option("--format", help="CSV (re-uploadable) or NDJSON.")
+    ] = PointFormat.CSV,
+    engagement_id: Annotated[
+        UUID | None, typer.Option("--engagement", help="Only this engagement's points.")
+    ] = None,
+    metric_key: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
+) -> None:
+    """Every data point the filters select, streamed to stdout as it arrives."""
+    with _client(ctx) as client:
+        for chunk in client.export_points(
+            export_format=point_format.value, engagement_id=engagement_id, metric_key=metric_key
+        ):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
 
 
 def _write_all(
