@@ -16,7 +16,7 @@ ETAG_HEADER = "ETag"
 IF_MATCH_HEADER = "If-Match"
 STALE_VERSION = "/problems/stale-version"
 
-_ETAG = re.compile(r'^\s*"(\d{1,18})"\s*$')
+_ETAG = re.compile(r'^"(\d{1,18})"$')
 
 
 class PreconditionRequired(ProblemError):
