@@ -232,3 +232,22 @@ async def test_an_empty_upload_or_a_bare_number_for_an_instant_is_a_422(
     assert numeric.status_code == 422
     paths = await services.kpi.options("/v1/data-points/csv")
     assert paths.headers["allow"] == "POST"
+
+
+async def test_the_uploads_take_bodies_over_the_cap_every_other_path_keeps(
+    services: Services,
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    lines = [
+        data_point(engagement, at=f"2026-01-01T00:{minute // 60:02d}:{minute % 60:02d}Z")
+        for minute in range(3600)
+    ]
+    body = ndjson(*lines) * 4  # each point four times over: past the 1 MiB cap
+    assert len(body) > 1_048_576
+    streamed = await services.kpi.post("/v1/data-points/ndjson", content=body)
+    assert streamed.status_code == 200, streamed.text
+    assert (streamed.json()["accepted"], streamed.json()["unchanged"]) == (3600, 3 * 3600)
+    batch = await services.kpi.post(
+        "/v1/data-points", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert batch.status_code == 413
