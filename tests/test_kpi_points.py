@@ -4,9 +4,17 @@ reason a line is rejected, through the JSON batch, NDJSON and CSV endpoints."""
 import json
 from typing import Any
 
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy.engine import URL
+
+from handover_kit.app import IDENTITY_PROVIDER
+from handover_kpi.config import Settings as KpiSettings
+from handover_kpi.main import create_app as create_kpi
 from tests import builders
 from tests.builders import data_point, send_points
-from tests.conftest import Services
+from tests.conftest import Services, as_service
+from tests.identity import SERVICE_SETTINGS, IdentityProvider
 
 
 def ndjson(*points: dict[str, Any]) -> bytes:
@@ -251,3 +259,35 @@ async def test_the_uploads_take_bodies_over_the_cap_every_other_path_keeps(
         "/v1/data-points", content=body, headers={"Content-Type": "application/json"}
     )
     assert batch.status_code == 413
+
+
+async def test_an_upload_past_its_own_cap_is_a_413_and_writes_nothing(
+    services: Services, database_url: URL, identity_provider: IdentityProvider
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    settings = KpiSettings.with_database(
+        as_service(database_url), **SERVICE_SETTINGS, bulk_max_body_bytes=4096
+    )
+    transports = {
+        "engagements": httpx.ASGITransport(app=services.apps["engagements"]),
+        IDENTITY_PROVIDER: identity_provider.transport(),
+    }
+    body = ndjson(
+        *(data_point(engagement, at=f"2026-01-01T00:00:{second:02d}Z") for second in range(60))
+    )
+
+    async def chunks() -> Any:
+        for start in range(0, len(body), 1024):
+            yield body[start : start + 1024]
+
+    async with (
+        LifespanManager(create_kpi(settings, transports=transports)) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://kpi",
+            headers={"Authorization": f"Bearer {services.admin_key}"},
+        ) as small,
+    ):
+        response = await small.post("/v1/data-points/ndjson", content=chunks())
+    assert response.status_code == 413
+    assert (await services.kpi.get("/v1/data-points")).json()["items"] == []

@@ -142,7 +142,8 @@ async def ingest_ndjson(request: Request, service: Service) -> IngestResult:
 @router.post(
     "/csv",
     summary="Upload data points as CSV",
-    description="UTF-8 CSV (`text/csv`), one point per line, after a header line naming the "
+    description="UTF-8 CSV (`text/csv`), one point per line (a quoted field holds no line "
+    "break), after a header line naming the "
     "columns: `engagement_id`, `metric_key`, `at`, `value`, and optionally `unit`, `role`, "
     "`team`, `site`, `source`. A header that is not one is a 422 and nothing is written. "
     f"{INGESTION}{BULK}",
