@@ -38,7 +38,7 @@ class Rejected(Exception):
         self.reason = reason
 
 
-class MalformedUpload(Exception):
+class UnreadableUpload(Exception):
     """A body that holds no points at all (empty, or a CSV header that is not one): the whole
     upload is refused, nothing is written."""
 
@@ -240,7 +240,7 @@ async def ndjson_rows(
         if row is not None:
             yield row
     if empty:
-        raise MalformedUpload("The body holds no line: send one JSON object per line.")
+        raise UnreadableUpload("The body holds no line: send one JSON object per line.")
 
 
 async def csv_rows(
@@ -280,24 +280,24 @@ async def csv_rows(
         if row is not None:
             yield row
     if header is None:
-        raise MalformedUpload("The upload is empty: a CSV header line is required.")
+        raise UnreadableUpload("The upload is empty: a CSV header line is required.")
 
 
 def _header(line: bytes | None) -> list[str]:
     if line is None:
-        raise MalformedUpload("The header line is too long.")
+        raise UnreadableUpload("The header line is too long.")
     try:
         names = [name.strip() for name in next(csv.reader([line.decode()]))]
     except (UnicodeDecodeError, csv.Error, StopIteration):
-        raise MalformedUpload("The first line must be a CSV header.") from None
+        raise UnreadableUpload("The first line must be a CSV header.") from None
     unknown = [name for name in names if name not in CSV_FIELDS]
     if unknown:
-        raise MalformedUpload(
+        raise UnreadableUpload(
             f"Unknown columns {unknown[:5]}; the columns are {sorted(CSV_FIELDS)}."
         )
     missing = [name for name in CSV_REQUIRED if name not in names]
     if missing:
-        raise MalformedUpload(f"Missing required columns {missing}.")
+        raise UnreadableUpload(f"Missing required columns {missing}.")
     if len(set(names)) != len(names):
-        raise MalformedUpload("A column is named twice.")
+        raise UnreadableUpload("A column is named twice.")
     return names

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.auth import Principal
@@ -16,11 +15,9 @@ from handover_kpi.points.ingest import (
     LineChecker,
     Parties,
     Report,
+    UnreadableUpload,
     csv_rows,
     ndjson_rows,
-)
-from handover_kpi.points.ingest import (
-    MalformedUpload as UploadWithoutPoints,
 )
 from handover_kpi.points.models import DataPoint, DataPointRevision
 from handover_kpi.points.repository import Change, ChangePosition, PointFilter, PointRepository
@@ -89,14 +86,12 @@ class PointService:
             report=report,
         )
         # The COPY lasts as long as the upload: the usual statement timeout would cut it off.
-        await self.session.execute(
-            text("SELECT set_config('statement_timeout', :timeout, true)"),
-            {"timeout": str(self.settings.ingest_statement_timeout_ms)},
+        connection = await open_staging(
+            self.session, statement_timeout_ms=self.settings.ingest_statement_timeout_ms
         )
-        connection = await open_staging(self.session)
         try:
             await stage(connection, rows(checker))
-        except UploadWithoutPoints as exc:
+        except UnreadableUpload as exc:
             raise MalformedUpload(str(exc)) from None
         counts = await merge_staged(self.session)
         result = IngestResult(

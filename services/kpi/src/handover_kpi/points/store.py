@@ -74,8 +74,16 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return cast(asyncpg.Connection, raw.driver_connection)
 
 
-async def open_staging(session: AsyncSession) -> asyncpg.Connection:
-    """An empty staging table for this transaction; dropped when it ends."""
+async def open_staging(
+    session: AsyncSession, *, statement_timeout_ms: int | None = None
+) -> asyncpg.Connection:
+    """An empty staging table for this transaction; dropped when it ends. A statement timeout
+    given holds for the rest of the transaction."""
+    if statement_timeout_ms is not None:
+        await session.execute(
+            text("SELECT set_config('statement_timeout', :timeout, true)"),
+            {"timeout": str(statement_timeout_ms)},
+        )
     connection = await driver_connection(session)
     await connection.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} ("
