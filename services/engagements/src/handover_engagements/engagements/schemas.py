@@ -270,13 +270,22 @@ class EngagementRead(EngagementSummary):
         },
     )
 
-    business_functions: list[BusinessFunction]
-    destination_country: str | None = Field(description="ISO 3166-1 alpha-2 code.", examples=["PH"])
-    site: str | None
-    planned_headcount: int | None
-    contract_signed_on: date | None
-    planned_phases: PlannedPhases
-    transfer_option: TransferOption | None
+    business_functions: list[BusinessFunction] = Field(
+        description="The kinds of work the team does."
+    )
+    destination_country: str | None = Field(
+        description="ISO 3166-1 alpha-2 code of the country the team works in.", examples=["PH"]
+    )
+    site: str | None = Field(description="City or site of the team.", examples=["Manila"])
+    planned_headcount: int | None = Field(
+        description="How many people the team is planned to have: the hiring gate's target.",
+        examples=[40],
+    )
+    contract_signed_on: date | None = Field(description="When the contract was signed.")
+    planned_phases: PlannedPhases = Field(description="The planned window of each phase.")
+    transfer_option: TransferOption | None = Field(
+        description="The client's option to take the team over."
+    )
     transitions: list[PhaseMove] = Field(
         description="The moves between phases this engagement allows (terminations aside)."
     )

@@ -110,12 +110,12 @@ class TransferPlanItemRead(BaseModel):
 
     id: UUID
     engagement_id: UUID
-    scope: TransferScope
-    title: str
-    owner: Owner
-    due_on: date | None
-    status: ItemStatus
-    notes: str | None
+    scope: TransferScope = Field(description="Which part of a transfer the item is.")
+    title: str = Field(description="What is handed over.")
+    owner: Owner = Field(description="Who is responsible for the item: client or partner.")
+    due_on: date | None = Field(description="When it is due.")
+    status: ItemStatus = Field(description="`done` and `not_applicable` count as finished.")
+    notes: str | None = Field(description="Free text: progress, blockers, references.")
     version: int = Field(ge=1, description="Grows by one with every change; the `ETag`.")
     created_at: datetime
     updated_at: datetime
