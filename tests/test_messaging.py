@@ -28,12 +28,9 @@ from tests.sql import fetch
 
 
 async def _open_requisition(services: Services, engagement: dict[str, Any]) -> dict[str, Any]:
-    response = await services.talent.post(
-        "/v1/requisitions",
-        json={"engagement_id": engagement["id"], "title": "Claims analyst", "headcount": 3},
+    return await builders.open_requisition(
+        services.talent, engagement["id"], title="Claims analyst", headcount=3
     )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def test_an_opened_requisition_reaches_kpi_once_with_its_engagements_parties(
@@ -56,7 +53,7 @@ async def test_an_opened_requisition_reaches_kpi_once_with_its_engagements_parti
             "recorded_at": rows[0]["recorded_at"],
         }
     ]
-    assert rows[0]["opened_at"].isoformat() == requisition["created_at"].replace("Z", "+00:00")
+    assert rows[0]["opened_at"].isoformat() == requisition["opened_at"].replace("Z", "+00:00")
     told = await fetch(
         database_url,
         "SELECT message_id, delivered_at FROM talent.outbox WHERE aggregate_id = $1",
