@@ -38,6 +38,11 @@ REFERENCING = [
     "create_requisition",
     "create_hris_source",
     "create_target",
+    # Hiring names an engagement, a role, a candidate, a requisition or team members.
+    "create_role",
+    "create_candidate",
+    "create_application",
+    "create_employment_transfer",
     # Data points name an engagement and a metric in every line, and a request whose every
     # line names none is a 422; a series names metrics and a range that must hold periods; a
     # change cursor names a place in the feed, which no drawn cursor does.
