@@ -5,6 +5,7 @@ from uuid import UUID
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -103,9 +104,9 @@ class LegalEntityUpdate(BaseModel):
         },
     )
 
-    name: _Name | None = None
-    country: _Country | None = None
-    registration_number: _RegistrationNumber | None = None
+    name: _Name | SkipJsonSchema[None] = None
+    country: _Country | SkipJsonSchema[None] = None
+    registration_number: _RegistrationNumber | SkipJsonSchema[None] = None
     address: _Address = None
 
     @model_validator(mode="after")

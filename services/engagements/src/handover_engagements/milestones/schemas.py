@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.engagements import Owner, Phase
 from handover_shared.pagination import Page
@@ -135,11 +136,11 @@ class MilestoneUpdate(BaseModel):
         },
     )
 
-    title: _Title | None = None
-    phase: _PhaseField | None = None
-    owner: _Owner | None = None
+    title: _Title | SkipJsonSchema[None] = None
+    phase: _PhaseField | SkipJsonSchema[None] = None
+    owner: _Owner | SkipJsonSchema[None] = None
     due_date: _DueDate = None
-    status: _Status | None = None
+    status: _Status | SkipJsonSchema[None] = None
     evidence_note: _EvidenceNote = None
     evidence_url: _EvidenceUrl = None
     completed_at: _CompletedAt = None

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.engagements import Owner
 from handover_shared.pagination import Page
@@ -122,13 +123,13 @@ class RiskUpdate(BaseModel):
         json_schema_extra={"examples": [{"likelihood": 2, "status": "mitigated"}]},
     )
 
-    title: _Title | None = None
+    title: _Title | SkipJsonSchema[None] = None
     description: _Description = None
-    likelihood: _Likelihood | None = None
-    impact: _Impact | None = None
+    likelihood: _Likelihood | SkipJsonSchema[None] = None
+    impact: _Impact | SkipJsonSchema[None] = None
     mitigation: _Mitigation = None
-    owner: _Owner | None = None
-    status: _Status | None = None
+    owner: _Owner | SkipJsonSchema[None] = None
+    status: _Status | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_not_cleared(self) -> Self:

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN, Comparator
 from handover_shared.pagination import Page
@@ -96,10 +97,10 @@ class SlaUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"target": 92.5, "window_days": 60}]}
     )
 
-    comparator: _Comparator | None = None
-    target: _Target | None = None
-    window_days: _WindowDays | None = None
-    effective_from: _EffectiveFrom | None = None
+    comparator: _Comparator | SkipJsonSchema[None] = None
+    target: _Target | SkipJsonSchema[None] = None
+    window_days: _WindowDays | SkipJsonSchema[None] = None
+    effective_from: _EffectiveFrom | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_not_cleared(self) -> Self:
