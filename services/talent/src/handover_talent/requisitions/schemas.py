@@ -4,6 +4,7 @@ from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -69,8 +70,8 @@ class RequisitionUpdate(BaseModel):
         json_schema_extra={"examples": [{"headcount": 3, "external_job_id": "4012876"}]},
     )
 
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
-    headcount: int | None = Field(default=None, ge=1, le=1000)
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    headcount: Annotated[int, Field(ge=1, le=1000)] | SkipJsonSchema[None] = None
     role_id: UUID | None = None
     target_start: date | None = None
     external_job_id: ExternalJobId | None = None

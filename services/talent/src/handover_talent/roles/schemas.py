@@ -3,6 +3,7 @@ from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -77,12 +78,12 @@ class RoleUpdate(_SalaryFields):
         json_schema_extra={"examples": [{"success_criteria": ["98% adjudication accuracy"]}]},
     )
 
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
-    function: Text | None = Field(default=None, min_length=1, max_length=100)
-    seniority: Text | None = Field(default=None, min_length=1, max_length=50)
-    location: Text | None = Field(default=None, min_length=1, max_length=200)
-    responsibilities: list[Line] | None = Field(default=None, max_length=50)
-    success_criteria: list[Line] | None = Field(default=None, max_length=50)
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    function: Annotated[Text, Field(min_length=1, max_length=100)] | SkipJsonSchema[None] = None
+    seniority: Annotated[Text, Field(min_length=1, max_length=50)] | SkipJsonSchema[None] = None
+    location: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    responsibilities: Annotated[list[Line], Field(max_length=50)] | SkipJsonSchema[None] = None
+    success_criteria: Annotated[list[Line], Field(max_length=50)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> Self:
