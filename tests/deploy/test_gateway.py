@@ -151,13 +151,14 @@ def test_docs_csp_admits_exactly_the_docs_pages_inline_script(adapt_caddyfile):
 def test_api_bodies_are_limited_by_the_placeholder_before_any_proxying(adapt_caddyfile):
     for env, limit in (({}, 1_000_000), ({"GATEWAY_MAX_BODY": "2048"}, 2048)):
         routes, _ = _routes(adapt_caddyfile(env))
-        [body_limit] = [
-            (route["match"], handler["max_size"])
+        # The bulk uploads have a cap of their own; every other API path has this one.
+        [api_limit] = [
+            handler["max_size"]
             for route in routes
             for handler in _route_handlers(route)
-            if handler["handler"] == "request_body"
+            if handler["handler"] == "request_body" and route["match"][0]["path"] == ["/v1/*"]
         ]
-        assert body_limit == ([{"path": ["/v1/*"]}], limit)
+        assert api_limit == limit
         # A declared Content-Length over the limit is refused up front: a service answering
         # before it has read the body would otherwise win the race against request_body.
         refuse = _first_index(routes, lambda h: h["handler"] == "error" and h["status_code"] == 413)
