@@ -162,7 +162,7 @@ async def lifecycle(
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),  # type: ignore[arg-type]
+            transport=httpx.ASGITransport(app=manager.app),
             base_url="http://engagements",
             headers={"Authorization": f"Bearer {admin_key}"},
         ) as api,

@@ -2,9 +2,10 @@
 answer, refused with a problem (and not stored) when forged, stale, unreadable or too large."""
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -224,7 +225,7 @@ async def test_a_signed_but_unreadable_delivery_is_a_400_problem_and_not_stored(
     from standardwebhooks import Webhook  # signing arbitrary bytes, as a buggy sender would
 
     def signed(body: bytes) -> dict[str, str]:
-        when = builders.datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=builders.UTC)
+        when = datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=UTC)
         return {
             **headers,
             "webhook-signature": Webhook(source["secret"]).sign(
@@ -282,7 +283,7 @@ async def test_greenhouse_is_verified_on_the_raw_bytes_it_escaped_before_signing
     accepted = await vendor.post(_deliver(source), content=body, headers=headers)
     assert accepted.status_code == 202, accepted.text
     # The same JSON, re-serialised, is not what Greenhouse signed.
-    reserialised = builders.json.dumps(builders.json.loads(body)).encode()
+    reserialised = json.dumps(json.loads(body)).encode()
     assert reserialised != body
     refused = await vendor.post(
         _deliver(source),
@@ -647,7 +648,7 @@ async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_ho
     )
     events = []
     for n in range(2):
-        body = builders.json.dumps(
+        body = json.dumps(
             {
                 "kind": "application.created",
                 "event_id": f"e{n}",

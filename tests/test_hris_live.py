@@ -127,9 +127,9 @@ async def test_a_service_killed_mid_batch_applies_every_accepted_event_exactly_o
             await asyncio.to_thread(stack.start_service, "talent")
             return applied, waiting
 
-        *_, (applied_at_kill, waiting_at_kill) = await asyncio.gather(
-            *(pusher() for _ in range(PUSHERS)), kill_mid_batch()
-        )
+        pushing = [asyncio.create_task(pusher()) for _ in range(PUSHERS)]
+        applied_at_kill, waiting_at_kill = await kill_mid_batch()
+        await asyncio.gather(*pushing)
         assert waiting_at_kill > 0, "the kill came after the work, not in the middle of it"
         assert applied_at_kill < len(deliveries)
 

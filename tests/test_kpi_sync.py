@@ -46,7 +46,7 @@ def _point(engagement: dict[str, Any], day: int, value: float) -> PointIn:
 
 
 async def _pull(client: httpx.AsyncClient, cursor: str | None) -> dict[str, Any]:
-    params = {"limit": 7, **({"cursor": cursor} if cursor else {})}
+    params: dict[str, str | int] = {"limit": 7, **({"cursor": cursor} if cursor else {})}
     response = await client.get("/v1/data-points/changes", params=params)
     assert response.status_code == 200, response.text
     return dict(response.json())

@@ -169,7 +169,7 @@ async def test_a_role_is_created_with_its_version_as_etag_and_changed_only_with_
     location = created.headers["location"]
     assert (await hiring.talent.get(location)).json() == created.json()
 
-    change = {"success_criteria": []}
+    change: dict[str, list[str]] = {"success_criteria": []}
     assert (await hiring.talent.patch(location, json=change)).status_code == 428
     stale = await hiring.talent.patch(location, json=change, headers={"If-Match": '"7"'})
     assert stale.status_code == 412
