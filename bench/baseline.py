@@ -1,10 +1,11 @@
 """The baseline: the practical limit of FastAPI + asyncpg for each scenario's requests.
 
-A route takes the same request as the service, authenticates its API key as the services do
-(the key's SHA-256, looked up in memory), runs in one transaction the SQL the service runs
-for it, as the service's own role and with the same tenancy (so row-level security applies),
-and encodes the rows as JSON. Nothing else: no pool pre-ping, rate limit, scope check,
-response models, middleware, logs or metrics.
+A route takes the same request as the service, authenticates it as the service does (an API
+key's SHA-256 looked up in memory; a webhook's signature), runs in one transaction the SQL the
+service runs for it, as the service's own role and with the same tenancy (so row-level
+security applies), and encodes the rows as JSON. Nothing else: no pool pre-ping, rate limit,
+scope check, ORM, response models, middleware, logs or metrics; and no call to another
+service.
 
 Run by uvicorn, one process, as the services run:
     BASELINE_ENGAGEMENTS_DATABASE_URL=... uvicorn bench.baseline:create_app --factory
@@ -15,35 +16,102 @@ import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import date, datetime
 from typing import Annotated, Any, TypedDict
 from uuid import UUID
 
 import asyncpg
+from cryptography.fernet import Fernet
 from fastapi import FastAPI, HTTPException, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from handover_engagements.engagements.models import Engagement
+from handover_engagements.milestones.models import Milestone
+from handover_engagements.milestones.schemas import SETTLED
+from handover_shared.engagements import Phase
+from handover_shared.hiring_events import HiringEvent
 
 Tenancy = tuple[str, str]
 """The values of handover.tenant and handover.all_tenants, as handover_kit.db sets them."""
 
-# The statements the engagements service sends for these requests, read from PostgreSQL's
-# statement log (its ORM qualifies each column with the table, to the same effect).
+SERVICES = ("engagements", "talent", "kpi")
 SET_TENANCY = (
     "SELECT set_config('handover.tenant', $1, true), set_config('handover.all_tenants', $2, true)"
 )
-COLUMNS = "id, name, client_id, partner_id, delivery_model, phase, created_at, updated_at"
-GET_ENGAGEMENT = f"SELECT {COLUMNS} FROM engagements.engagements WHERE id = $1"  # noqa: S608 - constants
-LIST_ENGAGEMENTS_IN_PHASE = (
-    f"SELECT {COLUMNS} FROM engagements.engagements WHERE phase = $1 ORDER BY id LIMIT $2"  # noqa: S608 - constants
-)
+ALL_TENANTS: Tenancy = ("", "on")
 ACTIVE_API_KEYS = (
     "SELECT secret_sha256, organization_id FROM engagements.api_keys WHERE revoked_at IS NULL"
 )
-ALL_TENANTS: Tenancy = ("", "on")
+
+# The statements the engagements service sends (its ORM selects every column of the model, and
+# qualifies each with the table, to the same effect): taken from its models, so that a column
+# added to the service is read here too.
+ENGAGEMENT = ", ".join(Engagement.__table__.columns.keys())  # type: ignore[attr-defined]
+GET_ENGAGEMENT = f"SELECT {ENGAGEMENT} FROM engagements.engagements WHERE id = $1"  # noqa: S608 - from the model
+LIST_ENGAGEMENTS_IN_PHASE = (
+    f"SELECT {ENGAGEMENT} FROM engagements.engagements WHERE phase = $1 ORDER BY id LIMIT $2"  # noqa: S608 - from the model
+)
+MILESTONE = ", ".join(Milestone.__table__.columns.keys())  # type: ignore[attr-defined]
+UNFINISHED_MILESTONES = (
+    f"SELECT {MILESTONE} FROM engagements.milestones"  # noqa: S608 - from the model
+    " WHERE engagement_id = $1 AND phase = $2 AND NOT (status = ANY($3::text[])) ORDER BY id"
+)
+SETTLED_STATUSES = sorted(status.value for status in SETTLED)
+
+# talent's store of a verified delivery, into a table of the same shape (its indexes, checks,
+# foreign key and row-level security), made by the scenario's setup: talent's processor never
+# sees these rows.
+DELIVERIES = "talent.baseline_hris_events"
+HRIS_SOURCES = (
+    "SELECT id, secret_sealed, client_id, partner_id FROM talent.hris_sources"
+    " WHERE vendor = 'standard_webhooks'"
+)
+STORE_DELIVERY = (
+    f"INSERT INTO {DELIVERIES} (source_id, client_id, partner_id, event_id, channel, action,"  # noqa: S608 - constants
+    " kind, candidate_ref, status, headers, body)"
+    " VALUES ($1, $2, $3, $4, 'webhook', $5, $6, $7, 'received', $8, $9)"
+    " ON CONFLICT (source_id, event_id) WHERE duplicate_of IS NULL DO NOTHING RETURNING id"
+)
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+AUDIT_HEADERS = ("webhook-id", "webhook-timestamp", "user-agent", "content-type")
+
+# The best SQL for a monthly series: the natural-key index, grouped by month; asyncpg prepares
+# it once per connection.
+METRICS = "SELECT key, unit, aggregation FROM kpi.metrics"
+SERIES_SUM = (
+    "SELECT date_trunc($1, at, 'UTC') AS period_start, sum(value) AS value, count(*) AS count"
+    " FROM kpi.data_points WHERE engagement_id = $2 AND metric_key = $3"
+    " AND at >= $4 AND at < $5 GROUP BY 1 ORDER BY 1"
+)
+
+
+class Source(TypedDict):
+    secret: Webhook
+    client_id: UUID
+    partner_id: UUID
 
 
 class State(TypedDict):
-    pool: Any  # asyncpg.Pool
+    pools: Mapping[str, Any]  # asyncpg.Pool by service
     keys: Mapping[str, Tenancy]
+    sources: Mapping[UUID, Source]
+    metrics: Mapping[str, tuple[str, str]]
+
+
+class _Envelope(BaseModel):
+    """Standard Webhooks' envelope around one canonical event, as talent reads it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str
+    timestamp: AwareDatetime
+    data: dict[str, Any]
+
+
+HIRING_EVENT: TypeAdapter[HiringEvent] = TypeAdapter(HiringEvent)
 
 
 async def _keep(_: object) -> None:
@@ -51,29 +119,71 @@ async def _keep(_: object) -> None:
     tenancy locally, so asyncpg's reset query would be one more round trip for nothing."""
 
 
-async def _api_keys(pool: Any) -> dict[str, Tenancy]:
+async def _json_codec(connection: Any) -> None:
+    """JSON columns decoded, as the services' ORM decodes them."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _fetch(pool: Any, query: str) -> list[Any]:
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute(SET_TENANCY, *ALL_TENANTS)
-        rows = await connection.fetch(ACTIVE_API_KEYS)
+        rows: list[Any] = await connection.fetch(query)
+    return rows
+
+
+async def _api_keys(pool: Any) -> dict[str, Tenancy]:
     return {
         row["secret_sha256"]: (str(row["organization_id"]), "")
         if row["organization_id"]
         else ALL_TENANTS
-        for row in rows
+        for row in await _fetch(pool, ACTIVE_API_KEYS)
+    }
+
+
+async def _sources(pool: Any) -> dict[UUID, Source]:
+    """Standard Webhooks sources and their secrets, opened once (talent opens them on every
+    delivery)."""
+    fernet = Fernet(os.environ["BASELINE_HRIS_SECRETS_KEY"])
+    return {
+        row["id"]: {
+            "secret": Webhook(fernet.decrypt(row["secret_sealed"].encode()).decode()),
+            "client_id": row["client_id"],
+            "partner_id": row["partner_id"],
+        }
+        for row in await _fetch(pool, HRIS_SOURCES)
     }
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[State]:
     size = int(os.environ["BASELINE_POOL_SIZE"])
-    async with asyncpg.create_pool(
-        os.environ["BASELINE_ENGAGEMENTS_DATABASE_URL"],
-        min_size=size,
-        max_size=size,
-        reset=_keep,
-        server_settings={"application_name": "baseline", "statement_timeout": "15000"},
-    ) as pool:
-        yield {"pool": pool, "keys": await _api_keys(pool)}
+    async with AsyncExitStack() as stack:
+        pools = {
+            service: await stack.enter_async_context(
+                asyncpg.create_pool(
+                    os.environ[f"BASELINE_{service.upper()}_DATABASE_URL"],
+                    min_size=size,
+                    max_size=size,
+                    reset=_keep,
+                    init=_json_codec,
+                    server_settings={"application_name": "baseline", "statement_timeout": "15000"},
+                )
+            )
+            for service in SERVICES
+        }
+        metrics = {
+            row["key"]: (row["unit"], row["aggregation"])
+            for row in await _fetch(pools["kpi"], METRICS)
+        }
+        yield {
+            "pools": pools,
+            "keys": await _api_keys(pools["engagements"]),
+            "sources": await _sources(pools["talent"]),
+            "metrics": metrics,
+        }
 
 
 def _tenancy(request: Request) -> Tenancy:
@@ -85,42 +195,47 @@ def _tenancy(request: Request) -> Tenancy:
     return tenancy
 
 
-def _engagement(row: Any) -> dict[str, str]:
-    return {
-        "id": str(row["id"]),
-        "name": row["name"],
-        "client_id": str(row["client_id"]),
-        "partner_id": str(row["partner_id"]),
-        "delivery_model": row["delivery_model"],
-        "phase": row["phase"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-    }
+def _pool(request: Request, service: str) -> Any:
+    return request.state.pools[service]
 
 
-def _json(body: object) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+def _plain(value: object) -> object:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(lifespan=lifespan, openapi_url=None)
+def _row(row: Any) -> dict[str, object]:
+    return {name: _plain(value) for name, value in row.items()}
 
+
+def _json(body: object, status_code: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+def _engagement_routes(app: FastAPI) -> None:
     @app.get("/v1/engagements/{engagement_id}")
     async def get_engagement(engagement_id: UUID, request: Request) -> Response:
         tenancy = _tenancy(request)
-        async with request.state.pool.acquire() as connection, connection.transaction():
+        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
             await connection.execute(SET_TENANCY, *tenancy)
             row = await connection.fetchrow(GET_ENGAGEMENT, engagement_id)
         if row is None:
             raise HTTPException(404)
-        return _json(_engagement(row))
+        return _json(_row(row))
 
     @app.get("/v1/engagements")
     async def list_engagements(
         request: Request, phase: str, limit: Annotated[int, Query(ge=1, le=200)] = 50
     ) -> Response:
         tenancy = _tenancy(request)
-        async with request.state.pool.acquire() as connection, connection.transaction():
+        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
             await connection.execute(SET_TENANCY, *tenancy)
             rows = await connection.fetch(LIST_ENGAGEMENTS_IN_PHASE, phase, limit + 1)
         cursor = (
@@ -128,6 +243,116 @@ def create_app() -> FastAPI:
             if len(rows) > limit
             else None
         )
-        return _json({"items": [_engagement(row) for row in rows[:limit]], "next_cursor": cursor})
+        return _json({"items": [_row(row) for row in rows[:limit]], "next_cursor": cursor})
 
+    @app.get("/v1/engagements/{engagement_id}/gates/{to_phase}")
+    async def check_gate(engagement_id: UUID, to_phase: Phase, request: Request) -> Response:
+        """The engagements service's own reads for a gate (the engagement; for leaving build,
+        its unfinished build milestones), without asking talent or kpi."""
+        tenancy = _tenancy(request)
+        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
+            await connection.execute(SET_TENANCY, *tenancy)
+            row = await connection.fetchrow(GET_ENGAGEMENT, engagement_id)
+            if row is None:
+                raise HTTPException(404)
+            unfinished = (
+                await connection.fetch(
+                    UNFINISHED_MILESTONES, engagement_id, Phase.BUILD.value, SETTLED_STATUSES
+                )
+                if row["phase"] == Phase.BUILD
+                else []
+            )
+        return _json(
+            {
+                "engagement_id": str(engagement_id),
+                "from_phase": row["phase"],
+                "to_phase": to_phase.value,
+                "criteria": [_row(milestone) for milestone in unfinished],
+            }
+        )
+
+
+def _hris_routes(app: FastAPI) -> None:
+    @app.post("/v1/hris/sources/{source_id}/webhook")
+    async def receive_delivery(source_id: UUID, request: Request) -> Response:
+        source: Source | None = request.state.sources.get(source_id)
+        if source is None:
+            raise HTTPException(404)
+        body = await request.body()
+        headers = {name: request.headers.get(name, "") for name in SIGNED_HEADERS}
+        try:
+            source["secret"].verify(body, headers, json_parse=False)
+        except (WebhookVerificationError, ValueError, UnicodeDecodeError):
+            raise HTTPException(401) from None
+        event_id = headers["webhook-id"]
+        try:
+            envelope = _Envelope.model_validate_json(body)
+            event = HIRING_EVENT.validate_python(
+                {
+                    "occurred_at": envelope.timestamp,
+                    **envelope.data,
+                    "kind": envelope.type,
+                    "event_id": event_id,
+                }
+            )
+        except ValidationError:
+            raise HTTPException(400) from None
+        audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
+        async with _pool(request, "talent").acquire() as connection, connection.transaction():
+            await connection.execute(SET_TENANCY, *ALL_TENANTS)
+            stored = await connection.fetchval(
+                STORE_DELIVERY,
+                source_id,
+                source["client_id"],
+                source["partner_id"],
+                event_id,
+                envelope.type,
+                event.kind,
+                event.candidate.external_id,
+                audit,
+                body,
+            )
+        if stored is None:
+            return _json({"event_id": event_id, "status": "duplicate"})
+        return _json({"id": str(stored), "event_id": event_id, "status": "received"}, 202)
+
+
+def _kpi_routes(app: FastAPI) -> None:
+    @app.get("/v1/series")
+    async def read_series(
+        request: Request,
+        metric_key: str,
+        engagement_id: UUID,
+        at_from: Annotated[datetime, Query(alias="from")],
+        at_to: Annotated[datetime, Query(alias="to")],
+        granularity: str = "month",
+    ) -> Response:
+        """One engagement and metric of a metric that sums: the scenario's request."""
+        tenancy = _tenancy(request)
+        unit, aggregation = request.state.metrics.get(metric_key, ("", ""))
+        if aggregation != "sum":
+            raise HTTPException(422)
+        async with _pool(request, "kpi").acquire() as connection, connection.transaction():
+            await connection.execute(SET_TENANCY, *tenancy)
+            rows = await connection.fetch(
+                SERIES_SUM, granularity, engagement_id, metric_key, at_from, at_to
+            )
+        points = [_row(row) for row in rows]
+        series = [
+            {
+                "engagement_id": str(engagement_id),
+                "metric_key": metric_key,
+                "unit": unit,
+                "aggregation": aggregation,
+                "points": points,
+            }
+        ]
+        return _json({"granularity": granularity, "series": series if points else []})
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(lifespan=lifespan, openapi_url=None)
+    _engagement_routes(app)
+    _hris_routes(app)
+    _kpi_routes(app)
     return app

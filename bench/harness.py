@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import report, wrk
 from bench.report import Result
-from bench.scenario import AnyScenario, Context
+from bench.scenario import CONNECTIONS, AnyScenario, Context
 from bench.scenarios import ALL
 from bench.system import Rig, Timing
 
@@ -45,7 +45,8 @@ def _run(rig: Rig, scenarios: list[AnyScenario]) -> list[Result]:
             system = rig.drive(load, scenario.services)
         _say(f"{scenario.name}: its baseline")
         baseline = scenario.baseline.measure(rig, load)
-        results.append(Result(scenario, system, baseline))
+        connections = None if scenario.drive is not None else load.connections
+        results.append(Result(scenario, system, baseline, connections))
     return results
 
 
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "load": {
             "threads": wrk.THREADS,
-            "connections": wrk.CONNECTIONS,
+            "connections": CONNECTIONS,
             "warmup_seconds": timing.warmup_seconds,
             "seconds": timing.seconds,
         },

@@ -20,6 +20,8 @@ class Result:
     scenario: AnyScenario
     system: Measurement
     baseline: Measurement
+    connections: int | None = None
+    """wrk's connections, where wrk drove the load; None where the scenario drove it."""
 
     @property
     def failed(self) -> bool:
@@ -39,7 +41,7 @@ class Result:
     @property
     def met(self) -> bool:
         return not self.failed and self.scenario.target.met_by(
-            self.ratio, self.p99_ratio, self.system.peak_rss_mib
+            self.ratio, self.p99_ratio, self.system.peak_rss_mib, self.system.p99_ms
         )
 
     def as_json(self) -> dict[str, object]:
@@ -48,9 +50,12 @@ class Result:
             "scenario": self.scenario.name,
             "title": self.scenario.title,
             "unit": self.scenario.unit,
+            "connections": self.connections,
             **system,
             **{f"baseline_{key}": value for key, value in baseline.items()},
             "baseline": self.scenario.baseline.description,
+            **{key: round(value, 3) for key, value in self.system.extras.items()},
+            **{key: round(value, 3) for key, value in self.baseline.extras.items()},
             "ratio": round(self.ratio, 3),
             "p99_ratio": None if self.p99_ratio is None else round(self.p99_ratio, 3),
             "target": str(self.scenario.target),
@@ -63,6 +68,7 @@ def _rounded(measurement: Measurement) -> dict[str, object]:
     return {
         key: round(value, 2) if isinstance(value, float) else value
         for key, value in asdict(measurement).items()
+        if key != "extras"
     }
 
 
@@ -110,7 +116,14 @@ def table(results: list[Result]) -> str:
         )
 
     rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+    notes = [
+        f"- {result.scenario.name}: {key} {value:,.2f}"
+        for result in results
+        for key, value in {**result.system.extras, **result.baseline.extras}.items()
+    ]
+    return "\n".join(
+        [line(header), rule, *(line(row) for row in rows), *(["", *notes] if notes else [])]
+    )
 
 
 def _verdict(result: Result) -> str:

@@ -1,7 +1,7 @@
 """What a benchmark is made of: a scenario sets up its data, says what wrk sends, and names the
 baseline its figures are divided by."""
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -9,6 +9,8 @@ from typing import Any, Generic, Protocol, TypeVar
 DataT = TypeVar("DataT")
 
 LUA = Path(__file__).resolve().parent / "lua"
+CONNECTIONS = 64
+"""The issue's load: 64 connections, unless a scenario's target names another."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Context:
     """The system's database as PostgreSQL's administrator, for loading data in bulk."""
     quick: bool = False
     """A smoke check (`--quick`): data may be small."""
+    load_seconds: int = 25
+    """How long each side is sent a load, warm-up and measured run together."""
 
 
 @dataclass(frozen=True)
@@ -31,37 +35,51 @@ class Load:
     script: Path
     token: str
     lines: list[str]
+    connections: int = CONNECTIONS
+    single_use: bool = False
+    """Each line is sent once at most (a delivery with its own id): the warm-up and the
+    measured run each get their own share of `lines`, in proportion to their lengths."""
+
+
+def _within(value: float | None, bound: float | None) -> bool:
+    return bound is None or (value is not None and value <= bound)
 
 
 @dataclass(frozen=True)
 class Target:
-    """What the issue asks of a scenario, as multiples of its baseline's figures."""
+    """What the issue asks of a scenario: multiples of its baseline's figures, and absolute
+    bounds where the issue sets them."""
 
     min_ratio: float
     max_p99_ratio: float | None = None
     max_peak_rss_mib: float | None = None
-    """An absolute bound on the scenario's services' memory, where the issue sets one."""
+    """An absolute bound on the scenario's services' memory."""
+    max_p99_ms: float | None = None
+    """An absolute bound on the system's p99 latency."""
 
     def met_by(
-        self, ratio: float, p99_ratio: float | None, peak_rss_mib: float | None = None
+        self,
+        ratio: float,
+        p99_ratio: float | None,
+        peak_rss_mib: float | None = None,
+        p99_ms: float | None = None,
     ) -> bool:
-        if ratio < self.min_ratio:
-            return False
-        if self.max_peak_rss_mib is not None and (
-            peak_rss_mib is None or peak_rss_mib > self.max_peak_rss_mib
-        ):
-            return False
-        if self.max_p99_ratio is None:
-            return True
-        return p99_ratio is not None and p99_ratio <= self.max_p99_ratio
+        return (
+            ratio >= self.min_ratio
+            and _within(p99_ratio, self.max_p99_ratio)
+            and _within(peak_rss_mib, self.max_peak_rss_mib)
+            and (self.max_p99_ms is None or (p99_ms is not None and p99_ms < self.max_p99_ms))
+        )
 
     def __str__(self) -> str:
-        text = f">= {self.min_ratio:g}x rate"
+        parts = [f">= {self.min_ratio:g}x rate"] if self.min_ratio else []
         if self.max_p99_ratio is not None:
-            text += f", p99 <= {self.max_p99_ratio:g}x"
+            parts.append(f"p99 <= {self.max_p99_ratio:g}x")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99 < {self.max_p99_ms:g} ms")
         if self.max_peak_rss_mib is not None:
-            text += f", RSS <= {self.max_peak_rss_mib:g} MiB"
-        return text
+            parts.append(f"RSS <= {self.max_peak_rss_mib:g} MiB")
+        return ", ".join(parts) or "none"
 
 
 @dataclass(frozen=True)
@@ -74,12 +92,33 @@ class Measurement:
     errors: int
     """Failed requests: not connected, timed out, or answered with a status of 400 or more."""
     peak_rss_mib: float | None
+    extras: Mapping[str, float] = field(default_factory=dict)
+    """Further figures a side measured, each named for what it is (`sql_p50_ms`)."""
+
+
+class Durations(Protocol):
+    @property
+    def warmup_seconds(self) -> int: ...
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def quick(self) -> bool: ...
 
 
 class Rig(Protocol):
     """What a baseline may use to measure itself."""
 
     database_dsn: str
+    baseline_url: str
+    """The bare app, behind its own Caddy."""
+
+    @property
+    def timing(self) -> Durations: ...
+
+    @property
+    def baseline_pid(self) -> int:
+        """The bare app's process, whose memory the baseline's figures report."""
+        ...
 
     def drive_baseline(self, load: Load) -> Measurement:
         """`load`, warm-up first, against the bare app behind its own Caddy."""

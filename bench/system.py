@@ -62,12 +62,15 @@ class Secrets:
 
     db_passwords: Mapping[str, str]
     seeds: Mapping[str, str]
+    hris_key: str
+    """The key talent seals HRIS signing secrets with; the baseline opens them with it too."""
 
     @classmethod
     def new(cls) -> "Secrets":
         return cls(
             {service.name: secrets.token_urlsafe(24) for service in SERVICES},
             {service.name: new_service_seed() for service in SERVICES},
+            Fernet.generate_key().decode(),
         )
 
     def settings(self, service: Service) -> dict[str, str]:
@@ -88,7 +91,7 @@ class Secrets:
             "HANDOVER_SERVICE_PUBLIC_KEYS": json.dumps(public_keys),
             "HANDOVER_CORS_ORIGINS": json.dumps(CORS_ORIGINS),
             # Production refuses to start talent without the key of its HRIS secrets.
-            "TALENT_HRIS_SECRETS_KEYS": Fernet.generate_key().decode(),
+            "TALENT_HRIS_SECRETS_KEYS": self.hris_key,
         }
         for service in SERVICES:
             prefix = service.env_prefix
@@ -246,16 +249,25 @@ class Rig:
 
     def context(self) -> Context:
         return Context(
-            self.stack.gateway_url, self.stack.admin_key, self.database_dsn, self.timing.quick
+            self.stack.gateway_url,
+            self.stack.admin_key,
+            self.database_dsn,
+            self.timing.quick,
+            self.timing.warmup_seconds + self.timing.seconds,
         )
 
     def start_baseline(self) -> None:
         """The bare app reads the API keys when it starts: start it after the setups."""
         app_port, gateway_port = free_ports(2)
         logs = self.work_dir / "logs"
-        role_url = self.server.database_url(DATABASE).set(
-            username="engagements", password=self.secrets.db_passwords["engagements"]
-        )
+        role_urls = {
+            f"BASELINE_{service.name.upper()}_DATABASE_URL": dsn(
+                self.server.database_url(DATABASE).set(
+                    username=service.name, password=self.secrets.db_passwords[service.name]
+                )
+            )
+            for service in SERVICES
+        }
         app = _spawn(
             [
                 sys.executable,
@@ -270,8 +282,9 @@ class Rig:
                 "--log-level=warning",
             ],
             {
-                "BASELINE_ENGAGEMENTS_DATABASE_URL": dsn(role_url),
+                **role_urls,
                 "BASELINE_POOL_SIZE": str(POOL_SIZE + POOL_MAX_OVERFLOW),
+                "BASELINE_HRIS_SECRETS_KEY": self.secrets.hris_key,
             },
             logs / "baseline.log",
             self._exit,
@@ -297,6 +310,12 @@ class Rig:
         _wait_until_answering(f"{self.baseline_url}/", caddy, logs / "baseline-gateway.log")
         self._baseline_app = app
 
+    @property
+    def baseline_pid(self) -> int:
+        if self._baseline_app is None:
+            raise RuntimeError("start_baseline first")
+        return self._baseline_app.pid
+
     def drive(self, load: Load, services: Iterable[str]) -> Measurement:
         """`load` against the gateway; the memory sampled is that of `services`."""
         processes = [self.stack.processes[name] for name in services]
@@ -310,10 +329,10 @@ class Rig:
     def _drive(
         self, url: str, load: Load, processes: Iterable[subprocess.Popen[bytes]]
     ) -> Measurement:
-        lines = self.work_dir / "lines.txt"
-        wrk.run(self.wrk_path, url, load, self.timing.warmup_seconds, lines)
+        warmup, measured = self._lines(load)
+        wrk.run(self.wrk_path, url, load, self.timing.warmup_seconds, warmup)
         with PeakRss(process.pid for process in processes) as rss:
-            report = wrk.run(self.wrk_path, url, load, self.timing.seconds, lines)
+            report = wrk.run(self.wrk_path, url, load, self.timing.seconds, measured)
         return Measurement(
             rate=report.rate,
             p50_ms=report.p50_ms,
@@ -322,6 +341,21 @@ class Rig:
             errors=report.errors,
             peak_rss_mib=rss.peak_mib,
         )
+
+    def _lines(self, load: Load) -> tuple[Path, Path]:
+        """The files of lines for the warm-up and for the measured run: the same file, unless
+        each line is to be sent once, when each run gets its share."""
+        lines = load.lines
+        cut = 0
+        if load.single_use:
+            total = self.timing.warmup_seconds + self.timing.seconds
+            cut = len(lines) * self.timing.warmup_seconds // total
+        files = []
+        for name, share in (("warmup", lines[:cut] or lines), ("measured", lines[cut:])):
+            path = self.work_dir / f"lines-{name}.txt"
+            path.write_text("".join(f"{line}\n" for line in share))
+            files.append(path)
+        return files[0], files[1]
 
     def postgres_version(self) -> str:
         async def read() -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 from bench.scenario import Load
 
 THREADS = 2
-CONNECTIONS = 64
 TIMEOUT_SECONDS = 10
 REPORT_MARKER = "BENCH_RESULT "  # the line lua/report.lua writes
 
@@ -57,18 +56,19 @@ class Report:
 
 
 def run(wrk: Path, url: str, load: Load, seconds: int, lines_file: Path) -> Report:
-    """`load` against `url` for `seconds`, over CONNECTIONS connections."""
-    lines_file.write_text("".join(f"{line}\n" for line in load.lines))
+    """`load` against `url` for `seconds`, over `load.connections` connections; its script is
+    given `lines_file` (the lines to send, written by the caller) and the number of threads."""
     command: list[str | Path] = [
         wrk,
         f"--threads={THREADS}",
-        f"--connections={CONNECTIONS}",
+        f"--connections={load.connections}",
         f"--duration={seconds}s",
         f"--timeout={TIMEOUT_SECONDS}s",
         f"--script={load.script}",
         url,
         "--",
         str(lines_file),
+        str(THREADS),
     ]
     completed = subprocess.run(  # noqa: S603 - our wrk, our arguments
         command,

@@ -6,6 +6,11 @@ ingestion); and its name in ALL.
 """
 
 from bench.scenario import AnyScenario
-from bench.scenarios import engagements, kpi
+from bench.scenarios import engagements, gates, hris, kpi
 
-ALL: list[AnyScenario] = [*engagements.SCENARIOS, *kpi.SCENARIOS]
+ALL: list[AnyScenario] = [
+    *engagements.SCENARIOS,
+    *hris.SCENARIOS,
+    *gates.SCENARIOS,
+    *kpi.SCENARIOS,
+]

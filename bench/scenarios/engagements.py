@@ -1,20 +1,25 @@
 """Reading engagements through the gateway, as a partner's API key.
 
 The data: 20 partners and 200 clients with 10,000 engagements between them, 600 of them the
-benchmark partner's, in every phase. Rows are loaded with COPY (the API has no way to move an
-engagement out of `build` yet, and setup time is not what is measured); the API key is made
-through the API.
+benchmark partner's, in every phase, each of a delivery model that reaches its phase. Rows are
+loaded with COPY (moving 10,000 engagements through their gates one by one is not what is
+measured), with what the API would have given them (the model's moves, the phase's owner,
+when the phase started; the rest at the schema's defaults); the API key is made through the
+API.
 """
 
+import json
 import random
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-import httpx
 
 from bench.scenario import LUA, Context, Load, Scenario, Target
+from bench.scenarios import api
+from handover_engagements.engagements.lifecycle import moves_of, owner_in
 from handover_shared.auth import Scope
 from handover_shared.engagements import DeliveryModel, Phase
 
@@ -33,6 +38,17 @@ PHASE_WEIGHTS = {
 LISTED_PHASE = Phase.OPERATE  # about 270 of ours: a full page, and more after it
 PAGE = 50
 SEED = 9
+STARTED = date(2025, 1, 1)
+ENGAGEMENT_COLUMNS = [
+    "name",
+    "client_id",
+    "partner_id",
+    "delivery_model",
+    "phase",
+    "owner",
+    "transitions",
+    "actual_phases",
+]
 ORGANIZATIONS_OF_KIND = "SELECT id FROM engagements.organizations WHERE kind = $1 ORDER BY id"
 ENGAGEMENTS_OF_PARTNER = "SELECT id FROM engagements.engagements WHERE partner_id = $1"
 
@@ -45,18 +61,46 @@ class Engagements:
     """That partner's engagements."""
 
 
+def _models_reaching(phase: Phase) -> list[DeliveryModel]:
+    return [
+        model
+        for model in DeliveryModel
+        if phase in (Phase.BUILD, Phase.TERMINATED)
+        or any(target == phase for _, target in moves_of(model))
+    ]
+
+
+def _engagement_row(
+    n: int, phase: Phase, model: DeliveryModel, client: UUID, partner: UUID
+) -> tuple[object, ...]:
+    """As the API and migration 0005 leave an engagement: its model's moves, the owner of its
+    phase, and the day its phase started."""
+    moves = sorted([source.value, target.value] for source, target in moves_of(model))
+    started = (STARTED + timedelta(days=n % 365)).isoformat()
+    return (
+        f"Engagement {n:05d}",
+        client,
+        partner,
+        model.value,
+        phase.value,
+        owner_in(phase).value,
+        json.dumps(moves),
+        json.dumps({phase.value: {"start": started, "end": None}}),
+    )
+
+
 def _engagement_rows(
     rng: random.Random, clients: list[UUID], partners: list[UUID]
 ) -> list[tuple[object, ...]]:
     ours, others = partners[0], partners[1:]
     phases = rng.choices(list(PHASE_WEIGHTS), weights=list(PHASE_WEIGHTS.values()), k=ENGAGEMENTS)
-    rows: list[tuple[object, ...]] = [
-        (
-            f"Engagement {n:05d}",
+    rows = [
+        _engagement_row(
+            n,
+            phase,
+            rng.choice(_models_reaching(phase)),
             rng.choice(clients),
             ours if n < OURS else rng.choice(others),
-            rng.choice(list(DeliveryModel)).value,
-            phase.value,
         )
         for n, phase in enumerate(phases)
     ]
@@ -86,7 +130,7 @@ async def _load(database_dsn: str) -> tuple[UUID, list[UUID]]:
             await connection.copy_records_to_table(
                 "engagements",
                 schema_name="engagements",
-                columns=["name", "client_id", "partner_id", "delivery_model", "phase"],
+                columns=ENGAGEMENT_COLUMNS,
                 records=_engagement_rows(rng, clients, partners),
             )
         # As autovacuum would have by now: the planner sees the tables as they are.
@@ -98,18 +142,8 @@ async def _load(database_dsn: str) -> tuple[UUID, list[UUID]]:
 
 async def setup(context: Context) -> Engagements:
     partner, ids = await _load(context.database_dsn)
-    async with httpx.AsyncClient(base_url=context.gateway_url, timeout=10) as http:
-        created = await http.post(
-            "/v1/api-keys",
-            json={
-                "name": "benchmark",
-                "scopes": [Scope.ENGAGEMENTS_READ],
-                "organization_id": str(partner),
-            },
-            headers={"Authorization": f"Bearer {context.admin_key}"},
-        )
-        created.raise_for_status()
-        token: str = created.json()["key"]
+    async with api.admin(context) as http:
+        token = await api.api_key(http, "benchmark", [Scope.ENGAGEMENTS_READ], partner)
         # The key works before any load is sent, and the directory holds it.
         answer = await http.get(
             f"/v1/engagements/{ids[0]}", headers={"Authorization": f"Bearer {token}"}

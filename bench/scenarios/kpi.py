@@ -4,16 +4,17 @@ CSV upload, and a monthly series over a table of ten million points beside the b
 Bulk uploads are not wrk's kind of load: each request carries fresh rows (an upsert of rows it
 has already stored measures nothing), so these scenarios drive the system themselves, with
 httpx, through the gateway, as a partner's API key. The rate is rows per second on both
-sides. The series is measured one request at a time, as a script or a dashboard asks for it:
-its `rate` is 1000 / p50 ms on both sides, so the ratio is the raw SQL's p50 over the
-system's.
+sides. The series is measured one request at a time, as a script or a dashboard asks for it,
+through the gateway and through the baseline's Caddy to the bare app running the best raw SQL:
+its `rate` is 1000 / p50 ms on both sides, so the ratio is the bare app's p50 over the
+system's. The same SQL alone, with no HTTP, is measured too and reported as `sql_p50_ms`.
 """
 
 import asyncio
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,8 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from bench.scenario import LUA, Context, Load, Measurement, Rig, Scenario, Target
+from bench.scenario import LUA, Context, Durations, Load, Measurement, Rig, Scenario, Target
+from bench.scenarios import api
 from bench.system import PeakRss
 from handover_shared.auth import Scope
 
@@ -62,7 +64,7 @@ COPY_COLUMNS = [
 ]
 CSV_HEADER = b"engagement_id,metric_key,at,value,team,source\n"
 # The same answer as the service's series query, without row-level security, the catalog
-# lookup or HTTP: what PostgreSQL alone takes.
+# lookup or HTTP: what PostgreSQL alone takes (the bare app's `SERIES_SUM`, as the superuser).
 RAW_SERIES = (
     "SELECT date_trunc('month', at, 'UTC') AS period_start, sum(value), count(*)"
     " FROM kpi.data_points WHERE engagement_id = $1 AND metric_key = $2"
@@ -101,42 +103,14 @@ def _is_quick(rig: Any) -> bool:
     return quick
 
 
-async def _engagement(http: httpx.AsyncClient) -> dict[str, Any]:
-    suffix = f"{time.time_ns()}"
-    client = await http.post(
-        "/v1/organizations", json={"name": f"Kpi client {suffix}", "kind": "client"}
-    )
-    partner = await http.post(
-        "/v1/organizations", json={"name": f"Kpi partner {suffix}", "kind": "partner"}
-    )
-    engagement = await http.post(
-        "/v1/engagements",
-        json={
-            "name": "KPI benchmark",
-            "client_id": client.json()["id"],
-            "partner_id": partner.json()["id"],
-            "delivery_model": "bot",
-        },
-    )
-    engagement.raise_for_status()
-    return dict(engagement.json())
-
-
 async def setup(context: Context) -> Kpi:
-    headers = {"Authorization": f"Bearer {context.admin_key}"}
-    async with httpx.AsyncClient(base_url=context.gateway_url, timeout=30, headers=headers) as http:
-        engagement = await _engagement(http)
-        created = await http.post(
-            "/v1/api-keys",
-            json={
-                "name": "kpi benchmark",
-                "scopes": [Scope.KPI_READ, Scope.KPI_WRITE],
-                "organization_id": engagement["partner_id"],
-            },
+    async with api.admin(context) as http:
+        engagement = await api.engagement(http, "KPI benchmark")
+        token = await api.api_key(
+            http, "kpi benchmark", [Scope.KPI_READ, Scope.KPI_WRITE], engagement["partner_id"]
         )
-        created.raise_for_status()
     return Kpi(
-        token=created.json()["key"],
+        token=token,
         engagement_id=UUID(engagement["id"]),
         client_id=UUID(engagement["client_id"]),
         partner_id=UUID(engagement["partner_id"]),
@@ -383,9 +357,9 @@ async def setup_series(context: Context) -> Kpi:
     return data
 
 
-def _series_path(data: Kpi) -> str:
+def _series_path(engagement_id: UUID) -> str:
     return (
-        f"/v1/series?metric_key={SERIES_METRIC}&engagement_id={data.engagement_id}"
+        f"/v1/series?metric_key={SERIES_METRIC}&engagement_id={engagement_id}"
         f"&granularity=month&from={SERIES_FROM:%Y-%m-%dT%H:%M:%SZ}"
         f"&to={SERIES_TO:%Y-%m-%dT%H:%M:%SZ}"
     )
@@ -404,7 +378,10 @@ async def _timed(call: Callable[[], Awaitable[bool]], seconds: float) -> tuple[l
 
 
 def _latency_measurement(
-    latencies: list[float], errors: int, peak_rss_mib: float | None
+    latencies: list[float],
+    errors: int,
+    peak_rss_mib: float | None,
+    extras: dict[str, float] | None = None,
 ) -> Measurement:
     p50 = statistics.median(latencies) if latencies else None
     return Measurement(
@@ -414,17 +391,19 @@ def _latency_measurement(
         requests=len(latencies),
         errors=errors,
         peak_rss_mib=peak_rss_mib,
+        extras=extras or {},
     )
 
 
-def drive_series(rig: Any, data: Kpi) -> Measurement:
-    path = _series_path(data)
+def _ask_series(
+    timing: Durations, url: str, token: str, engagement_id: UUID, pid: int
+) -> Measurement:
+    """The series, one request at a time, after a warm-up: the process `pid` answers it."""
+    path = _series_path(engagement_id)
 
     async def run(seconds: float) -> tuple[list[float], int]:
-        headers = {"Authorization": f"Bearer {data.token}"}
-        async with httpx.AsyncClient(
-            base_url=rig.stack.gateway_url, timeout=10, headers=headers
-        ) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as http:
 
             async def ask() -> bool:
                 response = await http.get(path)
@@ -435,20 +414,41 @@ def drive_series(rig: Any, data: Kpi) -> Measurement:
 
             return await _timed(ask, seconds)
 
-    asyncio.run(run(rig.timing.warmup_seconds))
-    with PeakRss([rig.stack.processes["kpi"].pid]) as rss:
-        latencies, errors = asyncio.run(run(rig.timing.seconds))
+    asyncio.run(run(timing.warmup_seconds))
+    with PeakRss([pid]) as rss:
+        latencies, errors = asyncio.run(run(timing.seconds))
     return _latency_measurement(latencies, errors, rss.peak_mib)
 
 
+def drive_series(rig: Any, data: Kpi) -> Measurement:
+    return _ask_series(
+        rig.timing,
+        rig.stack.gateway_url,
+        data.token,
+        data.engagement_id,
+        rig.stack.processes["kpi"].pid,
+    )
+
+
 @dataclass(frozen=True)
-class RawSeriesSql:
-    description: str = "best raw SQL for the same series (asyncpg, prepared), 1000/p50"
+class BareSeries:
+    """The bare app answering the same request with the best raw SQL, one request at a time;
+    beside it, that SQL alone (no HTTP), as an extra figure: `sql_p50_ms`."""
+
+    description: str = (
+        "bare app behind the same Caddy, best raw SQL (prepared), 1000/p50; "
+        "sql_p50_ms: that SQL alone, no HTTP"
+    )
 
     def measure(self, rig: Rig, load: Load) -> Measurement:
-        return asyncio.run(self._measure(rig, UUID(load.lines[0])))
+        engagement_id = UUID(load.lines[0])
+        bare = _ask_series(
+            rig.timing, rig.baseline_url, load.token, engagement_id, rig.baseline_pid
+        )
+        sql_alone = asyncio.run(self._sql_alone(rig, engagement_id))
+        return replace(bare, extras={"sql_p50_ms": statistics.median(sql_alone)})
 
-    async def _measure(self, rig: Rig, engagement_id: UUID) -> Measurement:
+    async def _sql_alone(self, rig: Rig, engagement_id: UUID) -> list[float]:
         connection = await asyncpg.connect(rig.database_dsn)
         try:
             statement = await connection.prepare(RAW_SERIES)
@@ -457,12 +457,11 @@ class RawSeriesSql:
                 rows = await statement.fetch(engagement_id, SERIES_METRIC, SERIES_FROM, SERIES_TO)
                 return len(rows) == 24
 
-            seconds = rig.timing.seconds  # type: ignore[attr-defined]
             await _timed(ask, 0.5)
-            latencies, errors = await _timed(ask, seconds)
+            latencies, _ = await _timed(ask, rig.timing.seconds)
         finally:
             await connection.close()
-        return _latency_measurement(latencies, errors, None)
+        return latencies
 
 
 NDJSON = Scenario(
@@ -497,7 +496,7 @@ SERIES = Scenario(
     load=_load,
     target=Target(min_ratio=0.5),
     services=("kpi",),
-    baseline=RawSeriesSql(),
+    baseline=BareSeries(),
     drive=drive_series,
     unit="1/p50 s",
 )
