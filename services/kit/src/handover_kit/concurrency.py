@@ -18,6 +18,16 @@ STALE_VERSION = "/problems/stale-version"
 
 _ETAG = re.compile(r'^"(\d{1,18})"$')
 
+ETAG_RESPONSE = {
+    "headers": {
+        ETAG_HEADER: {
+            "description": "The version read; send it back in `If-Match` to change the resource.",
+            "schema": {"type": "string", "examples": ['"1"']},
+        }
+    }
+}
+"""The `ETag` of an answer that holds one resource, as OpenAPI documents it."""
+
 
 class PreconditionRequired(ProblemError):
     status = 428

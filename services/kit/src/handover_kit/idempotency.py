@@ -10,12 +10,14 @@ a principal's expired keys are forgotten when it next claims one.
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     Column,
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import conv
 
 from handover_kit.auth import Principal
+from handover_kit.concurrency import ETAG_HEADER, etag
 from handover_kit.errors import UnprocessableContent
 
 TABLE_NAME = "idempotency_keys"
@@ -93,6 +96,15 @@ class StoredAnswer:
         if self.location:
             headers["Location"] = self.location
         return JSONResponse(self.body, status_code=self.status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create made: its representation, where it lives, and its version."""
+
+    body: BaseModel
+    location: str
+    version: int
 
 
 class Idempotency:
@@ -162,4 +174,31 @@ class Idempotency:
             table.update()
             .where(table.c.principal == principal.id, table.c.key == key)
             .values(status=status, location=location, body=to_jsonable_python(body))
+        )
+
+    async def create(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        key: str | None,
+        request: Any,
+        make: Callable[[], Awaitable[Created]],
+    ) -> JSONResponse:
+        """Answer a create with 201, `Location` and `ETag`. With a key, the answer is kept with
+        what `make` created; a retry with the same `request` (what the client sent, path ids
+        included) replays it, and `make` does not run again."""
+        if key is not None:
+            stored = await self.claim(session, principal, key, request)
+            if stored is not None:
+                return stored.response()
+        created = await make()
+        body = created.body.model_dump(mode="json")
+        if key is not None:
+            await self.store(
+                session, principal, key, status=201, body=body, location=created.location
+            )
+        return JSONResponse(
+            body,
+            status_code=status.HTTP_201_CREATED,
+            headers={"Location": created.location, ETAG_HEADER: etag(created.version)},
         )

@@ -2,7 +2,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from handover_engagements.clients.kpi import Kpi
 from handover_engagements.clients.talent import Talent
@@ -23,10 +22,10 @@ from handover_engagements.engagements.schemas import (
 )
 from handover_engagements.engagements.service import EngagementService, read
 from handover_kit.auth import Principal, ServiceCaller, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
+from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
-from handover_kit.idempotency import IdempotencyKey
+from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_shared.text import Text
@@ -80,24 +79,13 @@ async def create_engagement(
     actor: Admin,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    if idempotency_key is not None:
-        stored = await IDEMPOTENCY.claim(
-            session, actor, idempotency_key, data.model_dump(mode="json")
-        )
-        if stored is not None:
-            return stored.response()
-    engagement = await EngagementService(session).create(data, actor)
-    location = f"{router.prefix}/{engagement.id}"
-    body = read(engagement).model_dump(mode="json")
-    if idempotency_key is not None:
-        await IDEMPOTENCY.store(
-            session, actor, idempotency_key, status=201, body=body, location=location
-        )
-    return JSONResponse(
-        body,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": location, ETAG_HEADER: etag(engagement.version)},
-    )
+    async def create() -> Created:
+        engagement = await EngagementService(session).create(data, actor)
+        location = f"{router.prefix}/{engagement.id}"
+        return Created(read(engagement), location, engagement.version)
+
+    request = data.model_dump(mode="json")
+    return await IDEMPOTENCY.create(session, actor, idempotency_key, request, create)
 
 
 @router.get(

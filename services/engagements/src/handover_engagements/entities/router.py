@@ -2,7 +2,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from fastapi.responses import JSONResponse
 
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.entities.repository import LegalEntityRepository
@@ -15,10 +14,10 @@ from handover_engagements.entities.schemas import (
 from handover_engagements.entities.service import LegalEntityService
 from handover_engagements.organizations.repository import OrganizationRepository
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
+from handover_kit.concurrency import ETAG_RESPONSE, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
-from handover_kit.idempotency import IdempotencyKey
+from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
@@ -26,15 +25,6 @@ router = APIRouter(prefix="/v1/organizations/{organization_id}/entities", tags=[
 
 OrganizationId = Annotated[UUID, Path(description="The organization's `id`.")]
 EntityId = Annotated[UUID, Path(description="The legal entity's `id`.")]
-ETAG_RESPONSE = {
-    "headers": {
-        ETAG_HEADER: {
-            "description": "The version read; send it back in `If-Match` to change the resource.",
-            "schema": {"type": "string", "examples": ['"1"']},
-        }
-    }
-}
-"""The `ETag` of an answer that holds one resource, as OpenAPI documents it."""
 
 _WRITE = [require(Scope.ENGAGEMENTS_WRITE, Scope.ORGANIZATION_ADMIN)]
 
@@ -73,24 +63,13 @@ async def create_legal_entity(
     session: Session,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    # The answer is kept with what it created, and replayed for a retry with the same key.
+    async def create() -> Created:
+        entity = await service.create(organization_id, data)
+        location = f"/v1/organizations/{organization_id}/entities/{entity.id}"
+        return Created(LegalEntityRead.model_validate(entity), location, entity.version)
+
     request = {"organization_id": str(organization_id), **data.model_dump(mode="json")}
-    if idempotency_key is not None:
-        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
-        if stored is not None:
-            return stored.response()
-    entity = await service.create(organization_id, data)
-    location = f"/v1/organizations/{organization_id}/entities/{entity.id}"
-    body = LegalEntityRead.model_validate(entity).model_dump(mode="json")
-    if idempotency_key is not None:
-        await IDEMPOTENCY.store(
-            session, principal, idempotency_key, status=201, body=body, location=location
-        )
-    return JSONResponse(
-        body,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": location, ETAG_HEADER: etag(entity.version)},
-    )
+    return await IDEMPOTENCY.create(session, principal, idempotency_key, request, create)
 
 
 @router.get(

@@ -2,12 +2,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
-from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.milestones.models import Milestone
 from handover_engagements.milestones.repository import MilestoneFilter, MilestoneRepository
 from handover_engagements.milestones.schemas import (
@@ -19,10 +17,10 @@ from handover_engagements.milestones.schemas import (
 )
 from handover_engagements.milestones.service import MilestoneService
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
+from handover_kit.concurrency import ETAG_RESPONSE, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
-from handover_kit.idempotency import IdempotencyKey
+from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_shared.engagements import Owner, Phase
@@ -67,24 +65,13 @@ async def create_milestone(
     session: Session,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    # The answer is kept with what it created, and replayed for a retry with the same key.
+    async def create() -> Created:
+        milestone = await service.create(engagement_id, data, principal)
+        location = f"/v1/engagements/{engagement_id}/milestones/{milestone.id}"
+        return Created(MilestoneRead.model_validate(milestone), location, milestone.version)
+
     request = {"engagement_id": str(engagement_id), **data.model_dump(mode="json")}
-    if idempotency_key is not None:
-        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
-        if stored is not None:
-            return stored.response()
-    milestone = await service.create(engagement_id, data, principal)
-    location = f"/v1/engagements/{engagement_id}/milestones/{milestone.id}"
-    body = MilestoneRead.model_validate(milestone).model_dump(mode="json")
-    if idempotency_key is not None:
-        await IDEMPOTENCY.store(
-            session, principal, idempotency_key, status=201, body=body, location=location
-        )
-    return JSONResponse(
-        body,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": location, ETAG_HEADER: etag(milestone.version)},
-    )
+    return await IDEMPOTENCY.create(session, principal, idempotency_key, request, create)
 
 
 @router.get(

@@ -2,12 +2,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementRepository
-from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.risks.models import Risk
 from handover_engagements.risks.repository import RiskRepository
 from handover_engagements.risks.schemas import (
@@ -20,10 +18,10 @@ from handover_engagements.risks.schemas import (
 )
 from handover_engagements.risks.service import RiskService
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
+from handover_kit.concurrency import ETAG_RESPONSE, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
-from handover_kit.idempotency import IdempotencyKey
+from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
@@ -64,24 +62,13 @@ async def create_risk(
     session: Session,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    # The answer is kept with what it created, and replayed for a retry with the same key.
+    async def create() -> Created:
+        risk = await service.create(engagement_id, data, principal)
+        location = f"/v1/engagements/{engagement_id}/risks/{risk.id}"
+        return Created(RiskRead.model_validate(risk), location, risk.version)
+
     request = {"engagement_id": str(engagement_id), **data.model_dump(mode="json")}
-    if idempotency_key is not None:
-        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
-        if stored is not None:
-            return stored.response()
-    risk = await service.create(engagement_id, data, principal)
-    location = f"/v1/engagements/{engagement_id}/risks/{risk.id}"
-    body = RiskRead.model_validate(risk).model_dump(mode="json")
-    if idempotency_key is not None:
-        await IDEMPOTENCY.store(
-            session, principal, idempotency_key, status=201, body=body, location=location
-        )
-    return JSONResponse(
-        body,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": location, ETAG_HEADER: etag(risk.version)},
-    )
+    return await IDEMPOTENCY.create(session, principal, idempotency_key, request, create)
 
 
 @router.get(

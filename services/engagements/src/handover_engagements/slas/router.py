@@ -2,21 +2,19 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from fastapi.responses import JSONResponse
 
 from handover_engagements.audit import AuditTrail
 from handover_engagements.db import IDEMPOTENCY, MESSAGING
 from handover_engagements.engagements.repository import EngagementRepository
-from handover_engagements.entities.router import ETAG_RESPONSE
 from handover_engagements.slas.models import Sla
 from handover_engagements.slas.repository import SlaRepository
 from handover_engagements.slas.schemas import SlaCreate, SlaPage, SlaRead, SlaUpdate
 from handover_engagements.slas.service import SlaService
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, etag, set_etag
+from handover_kit.concurrency import ETAG_RESPONSE, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
-from handover_kit.idempotency import IdempotencyKey
+from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 
@@ -63,24 +61,13 @@ async def create_sla(
     session: Session,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    # The answer is kept with what it created, and replayed for a retry with the same key.
+    async def create() -> Created:
+        sla = await service.create(engagement_id, data, principal)
+        location = f"/v1/engagements/{engagement_id}/slas/{sla.id}"
+        return Created(SlaRead.model_validate(sla), location, sla.version)
+
     request = {"engagement_id": str(engagement_id), **data.model_dump(mode="json")}
-    if idempotency_key is not None:
-        stored = await IDEMPOTENCY.claim(session, principal, idempotency_key, request)
-        if stored is not None:
-            return stored.response()
-    sla = await service.create(engagement_id, data, principal)
-    location = f"/v1/engagements/{engagement_id}/slas/{sla.id}"
-    body = SlaRead.model_validate(sla).model_dump(mode="json")
-    if idempotency_key is not None:
-        await IDEMPOTENCY.store(
-            session, principal, idempotency_key, status=201, body=body, location=location
-        )
-    return JSONResponse(
-        body,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": location, ETAG_HEADER: etag(sla.version)},
-    )
+    return await IDEMPOTENCY.create(session, principal, idempotency_key, request, create)
 
 
 @router.get(

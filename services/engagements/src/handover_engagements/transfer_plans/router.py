@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from handover_engagements.engagements.service import EngagementService
+from handover_engagements.transfer_plans.models import TransferPlanItem
 from handover_engagements.transfer_plans.schemas import (
     TransferPlanApproval,
     TransferPlanItemCreate,
@@ -14,7 +15,7 @@ from handover_engagements.transfer_plans.schemas import (
 )
 from handover_engagements.transfer_plans.service import TransferPlanService
 from handover_kit.auth import Principal, require
-from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
+from handover_kit.concurrency import ETAG_RESPONSE, IfMatch, set_etag
 from handover_kit.db import Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
@@ -32,14 +33,11 @@ Writer = Annotated[Principal, require(Scope.ENGAGEMENTS_WRITE)]
 EngagementId = Annotated[UUID, Path(description="The engagement's `id`.")]
 ItemId = Annotated[UUID, Path(description="The item's `id`.")]
 
-_ETAG_RESPONSE = {
-    "headers": {
-        ETAG_HEADER: {
-            "description": "The version read; send it back in `If-Match` to change the resource.",
-            "schema": {"type": "string", "examples": ['"1"']},
-        }
-    }
-}
+
+def _read(response: Response, item: TransferPlanItem) -> TransferPlanItemRead:
+    read = TransferPlanItemRead.model_validate(item)
+    set_etag(response, read.version)
+    return read
 
 
 @router.get(
@@ -61,7 +59,7 @@ async def get_transfer_plan(engagement_id: EngagementId, service: Service) -> Tr
     summary="Approve an engagement's transfer plan",
     description="Kept in the audit trail. `If-Match` holds the engagement's `ETag`, which "
     "approval changes. Approving an approved plan changes nothing.",
-    responses={200: _ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
 )
 async def approve_transfer_plan(
     engagement_id: EngagementId,
@@ -99,7 +97,7 @@ async def list_transfer_plan_items(
     status_code=status.HTTP_201_CREATED,
     summary="Add an item to a transfer plan",
     description="Kept in the audit trail.",
-    responses={201: _ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
+    responses={201: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
 )
 async def add_transfer_plan_item(
     engagement_id: EngagementId,
@@ -110,22 +108,19 @@ async def add_transfer_plan_item(
 ) -> TransferPlanItemRead:
     item = await service.add(engagement_id, data, actor)
     response.headers["Location"] = f"/v1/engagements/{engagement_id}/transfer-plan/items/{item.id}"
-    set_etag(response, item.version)
-    return TransferPlanItemRead.model_validate(item)
+    return _read(response, item)
 
 
 @router.get(
     "/items/{item_id}",
     summary="Get a transfer plan item",
-    responses={200: _ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 422)},
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_transfer_plan_item(
     engagement_id: EngagementId, item_id: ItemId, service: Service, response: Response
 ) -> TransferPlanItemRead:
-    item = await service.get(engagement_id, item_id)
-    set_etag(response, item.version)
-    return TransferPlanItemRead.model_validate(item)
+    return _read(response, await service.get(engagement_id, item_id))
 
 
 @router.patch(
@@ -133,7 +128,7 @@ async def get_transfer_plan_item(
     summary="Change a transfer plan item",
     description="Only the fields sent change; kept in the audit trail. `If-Match` must hold "
     "the item's `ETag`: 428 without it, 412 if it changed since.",
-    responses={200: _ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
+    responses={200: ETAG_RESPONSE, **problem_responses(401, 403, 404, 412, 422, 428)},
 )
 async def update_transfer_plan_item(
     engagement_id: EngagementId,
@@ -145,5 +140,4 @@ async def update_transfer_plan_item(
     response: Response,
 ) -> TransferPlanItemRead:
     item = await service.update(engagement_id, item_id, data, expected, actor)
-    set_etag(response, item.version)
-    return TransferPlanItemRead.model_validate(item)
+    return _read(response, item)
