@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import httpx
@@ -16,11 +15,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import new_service_seed
-from handover_kit.db import ALL_TENANTS, Database, dsn
+from handover_kit.db import Database, dsn
 from handover_talent.config import Settings
 from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
-from handover_talent.ingestion.repository import forget_candidate_deliveries
 from handover_talent.main import create_app
 from tests import builders
 from tests.conftest import Services, as_service
@@ -617,12 +615,18 @@ async def test_erasing_a_candidate_forgets_what_the_source_sent_about_them(
             await vendor.post(_deliver(source), content=body, headers=headers)
         ).status_code == 202
     before = await _events(services, source["id"])
-    db = Database(Settings.with_database(as_service(database_url)), "test")
-    try:
-        async with db.session(ALL_TENANTS) as session, session.begin():
-            assert await forget_candidate_deliveries(session, UUID(source["id"]), "2") == 2
-    finally:
-        await db.dispose()
+    # The candidate as the pipeline keeps them once the source's deliveries are applied.
+    (candidate,) = await fetch(
+        database_url,
+        "INSERT INTO talent.candidates (engagement_id, client_id, partner_id, source_id,"
+        " external_id, name) VALUES ($1, $2, $3, $4, '2', 'Ana Lima') RETURNING id",
+        engagement["id"],
+        engagement["client_id"],
+        engagement["partner_id"],
+        source["id"],
+    )
+    erased = await services.talent.post(f"/v1/candidates/{candidate['id']}/erasure")
+    assert erased.status_code == 200, erased.text
     rows = await fetch(
         database_url,
         "SELECT candidate_ref, body IS NOT NULL AS kept, headers FROM talent.hris_events"

@@ -17,6 +17,7 @@ from handover_talent.errors import (
     IllegalTransition,
     InvalidReference,
 )
+from handover_talent.ingestion.repository import forget_candidate_deliveries
 from handover_talent.pipeline import history
 from handover_talent.pipeline.models import Application, Candidate, PipelineEvent
 from handover_talent.pipeline.repository import (
@@ -130,6 +131,11 @@ class CandidateService:
         candidate.name = None
         candidate.email = None
         candidate.erased_at = candidate.erased_at or datetime.now(UTC)
+        if candidate.source_id is not None and candidate.external_id is not None:
+            # What the source sent names the person too: its bodies go in the same transaction.
+            await forget_candidate_deliveries(
+                self.candidates.session, candidate.source_id, candidate.external_id
+            )
         return await self.candidates.save(candidate)
 
     async def list(
