@@ -52,7 +52,7 @@ def test_the_quick_mode_measures_every_scenario_and_its_baseline(
         cwd=repo_root,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=120,
         check=False,
     )
 
@@ -91,3 +91,11 @@ def test_a_target_needs_both_its_rate_ratio_and_its_p99_bound() -> None:
     assert not target.met_by(0.59, 1.0)
     assert not target.met_by(0.9, 2.1)
     assert Target(min_ratio=0.5).met_by(0.5, None)
+
+
+def test_an_absolute_p99_bound_is_met_only_below_it() -> None:
+    target = Target(min_ratio=0.0, max_p99_ms=50)
+
+    assert target.met_by(0.01, None, p99_ms=49.9)
+    assert not target.met_by(5.0, 0.5, p99_ms=50.0)
+    assert not target.met_by(5.0, 0.5)

@@ -9,19 +9,22 @@ of what the system's figures cost.
 
 The baseline verifies the same signatures, reads the same canonical event with pydantic and
 inserts the raw delivery into a table of the same shape as talent's, as talent's role, in one
-transaction; nothing applies its rows.
+transaction; nothing applies its rows. It runs once talent's processor has caught up with
+what the system's run left waiting, so that it does not share the two cores with it.
 """
 
+import asyncio
 import json
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 from standardwebhooks import Webhook
 
-from bench.scenario import LUA, Context, Load, Scenario, Target
+from bench.scenario import LUA, Context, Load, Measurement, Rig, Scenario, Target
 from bench.scenarios import api
 
 JOB_ID = "J-BENCH"
@@ -37,6 +40,8 @@ ALTER TABLE talent.baseline_hris_events
 ALTER TABLE talent.baseline_hris_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE talent.baseline_hris_events FORCE ROW LEVEL SECURITY;
 """
+WAITING = "SELECT count(*) FROM talent.hris_events WHERE status = 'received'"
+DRAIN_TIMEOUT_SECONDS = 600
 POLICIES = (
     "SELECT policyname, qual FROM pg_policies"
     " WHERE schemaname = 'talent' AND tablename = 'hris_events'"
@@ -141,6 +146,39 @@ def _deliveries(data: Hris) -> Load:
     return Load(LUA / "post.lua", "", lines, single_use=True)
 
 
+@dataclass(frozen=True)
+class AfterTheBacklog:
+    """The bare app, measured once talent's processor has applied what the system's run
+    left waiting, so that it does not share the machine with it. How much was left, and how
+    long it took, are reported (`backlog_events`, `backlog_drain_s`)."""
+
+    description: str = (
+        "bare app: verify, read, one INSERT into a copy of talent's table; same Caddy"
+    )
+
+    def measure(self, rig: Rig, load: Load) -> Measurement:
+        waiting, drained = asyncio.run(_drain(rig.database_dsn))
+        measured = rig.drive_baseline(load)
+        return replace(measured, extras={"backlog_events": waiting, "backlog_drain_s": drained})
+
+
+async def _drain(database_dsn: str) -> tuple[int, float]:
+    """Events waiting when called, and the seconds until none waits."""
+    connection = await asyncpg.connect(database_dsn)
+    try:
+        started = time.monotonic()
+        waiting: int = await connection.fetchval(WAITING)
+        left = waiting
+        while left and time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
+            await asyncio.sleep(0.5)
+            left = await connection.fetchval(WAITING)
+        if left:
+            raise RuntimeError(f"{left} HRIS events still wait after {DRAIN_TIMEOUT_SECONDS} s")
+        return waiting, time.monotonic() - started
+    finally:
+        await connection.close()
+
+
 WEBHOOK = Scenario(
     name="hris-webhook",
     title="HRIS webhook: a signed Standard Webhooks delivery, verified, stored, 202",
@@ -148,6 +186,7 @@ WEBHOOK = Scenario(
     load=_deliveries,
     target=Target(min_ratio=0.7),
     services=("talent",),
+    baseline=AfterTheBacklog(),
 )
 
 SCENARIOS = [WEBHOOK]
