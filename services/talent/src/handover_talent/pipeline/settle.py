@@ -7,11 +7,13 @@ Each fact is told once, guarded by a flag on the row it is about.
 """
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.outbox import Publisher
+from handover_shared.messages import MessageType, PayloadModelT
 from handover_shared.talent import (
     HEADCOUNT_CHANGED,
     MEMBER_HIRED,
@@ -75,28 +77,20 @@ class Settler:
         }
         if application.offer_made_at is not None and not application.offer_made_told:
             application.offer_made_told = True
-            await self.publisher.tell(
-                kpi.UPSTREAM,
-                OFFER_MADE,
-                OfferMade(**parties, made_at=application.offer_made_at),
-                aggregate_id=application.id,
-            )
+            made = OfferMade(**parties, made_at=application.offer_made_at)
+            await self._tell(OFFER_MADE, made, application.id)
         if (
             application.offer_decided_at is not None
             and application.offer_accepted is not None
             and not application.offer_decided_told
         ):
             application.offer_decided_told = True
-            await self.publisher.tell(
-                kpi.UPSTREAM,
-                OFFER_DECIDED,
-                OfferDecided(
-                    **parties,
-                    accepted=application.offer_accepted,
-                    decided_at=application.offer_decided_at,
-                ),
-                aggregate_id=application.id,
+            decided = OfferDecided(
+                **parties,
+                accepted=application.offer_accepted,
+                decided_at=application.offer_decided_at,
             )
+            await self._tell(OFFER_DECIDED, decided, application.id)
 
     async def _settle_member(self, application: Application, state: ApplicationState) -> None:
         member = await self.members.of_application(application.id)
@@ -130,28 +124,21 @@ class Settler:
             await self._settle_employment(member)
             if not member.hired_told:
                 member.hired_told = True
-                await self.publisher.tell(
-                    kpi.UPSTREAM,
-                    MEMBER_HIRED,
-                    MemberHired(
-                        team_member_id=member.id,
-                        engagement_id=member.engagement_id,
-                        client_id=member.client_id,
-                        partner_id=member.partner_id,
-                        requisition_id=member.requisition_id,
-                        application_id=member.application_id,
-                        hired_at=member.hired_at,
-                        start_date=member.start_date,
-                    ),
-                    aggregate_id=member.id,
+                hired = MemberHired(
+                    team_member_id=member.id,
+                    engagement_id=member.engagement_id,
+                    client_id=member.client_id,
+                    partner_id=member.partner_id,
+                    requisition_id=member.requisition_id,
+                    application_id=member.application_id,
+                    hired_at=member.hired_at,
+                    start_date=member.start_date,
                 )
+                await self._tell(MEMBER_HIRED, hired, member.id)
         elif member is not None and member.status is not MemberStatus.REVERSED:
             member.status = MemberStatus.REVERSED
         if member is not None:
-            member.version += 1
-            await self.members.save(member)
-            if was_employed != (member.status in EMPLOYED):
-                await self.tell_headcount(member)
+            await self._save_member(member, was_employed)
         await self.settle_requisition(requisition)
 
     async def _settle_employment(self, member: TeamMember) -> None:
@@ -178,30 +165,20 @@ class Settler:
         }
         if employment.onboarded_on is not None and not member.onboarded_told:
             member.onboarded_told = True
-            await self.publisher.tell(
-                kpi.UPSTREAM,
-                ONBOARDING_COMPLETED,
-                OnboardingCompleted(
-                    **parties, start_date=member.start_date, completed_on=employment.onboarded_on
-                ),
-                aggregate_id=member.id,
+            onboarded = OnboardingCompleted(
+                **parties, start_date=member.start_date, completed_on=employment.onboarded_on
             )
+            await self._tell(ONBOARDING_COMPLETED, onboarded, member.id)
         if (
             employment.terminated_on is not None
             and employment.voluntary is not None
             and not member.terminated_told
         ):
             member.terminated_told = True
-            await self.publisher.tell(
-                kpi.UPSTREAM,
-                MEMBER_TERMINATED,
-                MemberTerminated(
-                    **parties,
-                    terminated_on=employment.terminated_on,
-                    voluntary=employment.voluntary,
-                ),
-                aggregate_id=member.id,
+            terminated = MemberTerminated(
+                **parties, terminated_on=employment.terminated_on, voluntary=employment.voluntary
             )
+            await self._tell(MEMBER_TERMINATED, terminated, member.id)
 
     async def settle_employee(self, member: TeamMember) -> None:
         """After an employee event about a member that exists."""
@@ -209,6 +186,10 @@ class Settler:
         if member.status is MemberStatus.REVERSED:
             return
         await self._settle_employment(member)
+        await self._save_member(member, was_employed)
+
+    async def _save_member(self, member: TeamMember, was_employed: bool) -> None:
+        """Save a settled member; the engagement's head count is told when it changed."""
         member.version += 1
         await self.members.save(member)
         if was_employed != (member.status in EMPLOYED):
@@ -221,18 +202,14 @@ class Settler:
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"talent.headcount:{member.engagement_id}"},
         )
-        await self.publisher.tell(
-            kpi.UPSTREAM,
-            HEADCOUNT_CHANGED,
-            HeadcountChanged(
-                engagement_id=member.engagement_id,
-                client_id=member.client_id,
-                partner_id=member.partner_id,
-                headcount=await self.members.employed_count(member.engagement_id),
-                as_of=datetime.now(UTC),
-            ),
-            aggregate_id=member.engagement_id,
+        headcount = HeadcountChanged(
+            engagement_id=member.engagement_id,
+            client_id=member.client_id,
+            partner_id=member.partner_id,
+            headcount=await self.members.employed_count(member.engagement_id),
+            as_of=datetime.now(UTC),
         )
+        await self._tell(HEADCOUNT_CHANGED, headcount, member.engagement_id)
 
     async def settle_requisition(self, requisition: Requisition) -> None:
         """Filled once every position is hired; open again if a hire is taken back."""
@@ -245,20 +222,22 @@ class Settler:
             requisition.filled_at = max(member.hired_at for member in hires)
             requisition.version += 1
             await self.session.flush()
-            await self.publisher.tell(
-                kpi.UPSTREAM,
-                REQUISITION_FILLED,
-                RequisitionFilled(
-                    requisition_id=requisition.id,
-                    engagement_id=requisition.engagement_id,
-                    client_id=requisition.client_id,
-                    partner_id=requisition.partner_id,
-                    filled_at=requisition.filled_at,
-                ),
-                aggregate_id=requisition.id,
+            filled = RequisitionFilled(
+                requisition_id=requisition.id,
+                engagement_id=requisition.engagement_id,
+                client_id=requisition.client_id,
+                partner_id=requisition.partner_id,
+                filled_at=requisition.filled_at,
             )
+            await self._tell(REQUISITION_FILLED, filled, requisition.id)
         elif requisition.status is RequisitionStatus.FILLED and len(hires) < requisition.headcount:
             requisition.status = RequisitionStatus.OPEN
             requisition.filled_at = None
             requisition.version += 1
             await self.session.flush()
+
+    async def _tell(
+        self, kind: MessageType[PayloadModelT], payload: PayloadModelT, aggregate_id: UUID
+    ) -> None:
+        """Every fact settled here is kpi's to count."""
+        await self.publisher.tell(kpi.UPSTREAM, kind, payload, aggregate_id=aggregate_id)
