@@ -69,7 +69,8 @@ class PageRequest:
             raise InvalidCursor(_INVALID) from None
 
 
-def _page_request(
+# async: FastAPI runs a plain `def` dependency in a worker thread, a costly hop per request.
+async def _page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)] = DEFAULT_LIMIT,
     cursor: Annotated[
         Cursor | None, Query(max_length=CURSOR_MAX_LENGTH, description=CURSOR_DESCRIPTION)

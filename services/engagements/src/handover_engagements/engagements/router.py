@@ -36,7 +36,8 @@ internal_router = APIRouter(
 )
 
 
-def _service(session: Session) -> EngagementService:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a costly hop per request.
+async def _service(session: Session) -> EngagementService:
     return EngagementService(session)
 
 

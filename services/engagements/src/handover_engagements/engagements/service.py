@@ -1,4 +1,5 @@
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,6 @@ from handover_engagements.engagements.schemas import (
     EngagementUpdate,
     GateResult,
     Phase,
-    PhaseMove,
     PhaseTimeline,
     PlannedPhases,
     Timeline,
@@ -92,22 +92,40 @@ def warnings(engagement: Engagement) -> list[str]:
     return found
 
 
-def read(engagement: Engagement) -> EngagementRead:
-    return EngagementRead.model_validate(
-        {
-            **{
-                name: getattr(engagement, name)
-                for name in EngagementRead.model_fields
-                if hasattr(engagement, name)
-            },
-            "transitions": [
-                PhaseMove(from_phase=source, to_phase=target)
-                for source, target in sorted(moves(engagement))
-            ],
-            "next_phases": lifecycle.next_phases(engagement.phase, moves(engagement)),
-            "warnings": warnings(engagement),
-        }
+# Taken from the row as they are; the rest `read` works out.
+_DERIVED = frozenset({"transitions", "next_phases", "warnings"})
+_COPIED = tuple(
+    name
+    for name in EngagementRead.model_fields
+    if name not in _DERIVED and hasattr(Engagement, name)
+)
+
+
+@lru_cache(maxsize=1024)
+def _lifecycle_view(
+    model: DeliveryModel, transitions: tuple[tuple[str, str], ...], phase: Phase
+) -> tuple[tuple[dict[str, Phase], ...], tuple[Phase, ...]]:
+    """`transitions` and `next_phases` as answered: the same for every engagement of a model,
+    moves and phase, so worked out once (a page repeats a handful of them)."""
+    chosen = [(Phase(source), Phase(target)) for source, target in transitions]
+    allowed = lifecycle.moves_of(model, chosen or None)
+    return (
+        tuple({"from_phase": source, "to_phase": target} for source, target in sorted(allowed)),
+        tuple(lifecycle.next_phases(phase, allowed)),
     )
+
+
+def read(engagement: Engagement) -> EngagementRead:
+    transitions, next_phases = _lifecycle_view(
+        engagement.delivery_model,
+        tuple((source, target) for source, target in engagement.transitions),
+        engagement.phase,
+    )
+    fields = {name: getattr(engagement, name) for name in _COPIED}
+    fields["transitions"] = transitions
+    fields["next_phases"] = next_phases
+    fields["warnings"] = warnings(engagement)
+    return EngagementRead.model_validate(fields)
 
 
 def snapshot(engagement: Engagement) -> dict[str, Any]:

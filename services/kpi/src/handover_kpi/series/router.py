@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/series", tags=["series"], dependencies=[require(S
 DIMENSION = {"max_length": 100, "pattern": r"^[^\x00]+$"}
 
 
-def _service(session: Session) -> SeriesService:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a costly hop per request.
+async def _service(session: Session) -> SeriesService:
     return SeriesService(SeriesRepository(session), MetricRepository(session))
 
 
