@@ -128,8 +128,7 @@ async def _json_codec(connection: Any) -> None:
 
 
 async def _fetch(pool: Any, query: str) -> list[Any]:
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(SET_TENANCY, *ALL_TENANTS)
+    async with _transaction(pool, ALL_TENANTS) as connection:
         rows: list[Any] = await connection.fetch(query)
     return rows
 
@@ -195,8 +194,17 @@ def _tenancy(request: Request) -> Tenancy:
     return tenancy
 
 
-def _pool(request: Request, service: str) -> Any:
-    return request.state.pools[service]
+@asynccontextmanager
+async def _transaction(pool: Any, tenancy: Tenancy) -> AsyncIterator[Any]:
+    """A connection of `pool` in a transaction with `tenancy` set, as the services open one."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(SET_TENANCY, *tenancy)
+        yield connection
+
+
+def _as(request: Request, service: str, tenancy: Tenancy) -> Any:
+    """A transaction as `service`'s role, with `tenancy`."""
+    return _transaction(request.state.pools[service], tenancy)
 
 
 def _plain(value: object) -> object:
@@ -223,8 +231,7 @@ def _engagement_routes(app: FastAPI) -> None:
     @app.get("/v1/engagements/{engagement_id}")
     async def get_engagement(engagement_id: UUID, request: Request) -> Response:
         tenancy = _tenancy(request)
-        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
-            await connection.execute(SET_TENANCY, *tenancy)
+        async with _as(request, "engagements", tenancy) as connection:
             row = await connection.fetchrow(GET_ENGAGEMENT, engagement_id)
         if row is None:
             raise HTTPException(404)
@@ -235,8 +242,7 @@ def _engagement_routes(app: FastAPI) -> None:
         request: Request, phase: str, limit: Annotated[int, Query(ge=1, le=200)] = 50
     ) -> Response:
         tenancy = _tenancy(request)
-        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
-            await connection.execute(SET_TENANCY, *tenancy)
+        async with _as(request, "engagements", tenancy) as connection:
             rows = await connection.fetch(LIST_ENGAGEMENTS_IN_PHASE, phase, limit + 1)
         cursor = (
             base64.urlsafe_b64encode(str(rows[limit - 1]["id"]).encode()).rstrip(b"=").decode()
@@ -250,8 +256,7 @@ def _engagement_routes(app: FastAPI) -> None:
         """The engagements service's own reads for a gate (the engagement; for leaving build,
         its unfinished build milestones), without asking talent or kpi."""
         tenancy = _tenancy(request)
-        async with _pool(request, "engagements").acquire() as connection, connection.transaction():
-            await connection.execute(SET_TENANCY, *tenancy)
+        async with _as(request, "engagements", tenancy) as connection:
             row = await connection.fetchrow(GET_ENGAGEMENT, engagement_id)
             if row is None:
                 raise HTTPException(404)
@@ -298,8 +303,7 @@ def _hris_routes(app: FastAPI) -> None:
         except ValidationError:
             raise HTTPException(400) from None
         audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
-        async with _pool(request, "talent").acquire() as connection, connection.transaction():
-            await connection.execute(SET_TENANCY, *ALL_TENANTS)
+        async with _as(request, "talent", ALL_TENANTS) as connection:
             stored = await connection.fetchval(
                 STORE_DELIVERY,
                 source_id,
@@ -332,8 +336,7 @@ def _kpi_routes(app: FastAPI) -> None:
         unit, aggregation = request.state.metrics.get(metric_key, ("", ""))
         if aggregation != "sum":
             raise HTTPException(422)
-        async with _pool(request, "kpi").acquire() as connection, connection.transaction():
-            await connection.execute(SET_TENANCY, *tenancy)
+        async with _as(request, "kpi", tenancy) as connection:
             rows = await connection.fetch(
                 SERIES_SUM, granularity, engagement_id, metric_key, at_from, at_to
             )

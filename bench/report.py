@@ -117,7 +117,7 @@ def table(results: list[Result]) -> str:
 
     rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
     notes = [
-        f"- {result.scenario.name}: {key} {value:,.2f}"
+        f"- {result.scenario.name}: {key} {value:,.{0 if float(value).is_integer() else 2}f}"
         for result in results
         for key, value in {**result.system.extras, **result.baseline.extras}.items()
     ]

@@ -1,15 +1,19 @@
 """Setting up through the running system's API, as its administrator: what several scenarios'
 setups make the same way."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import httpx
 
 from bench.scenario import Context
 from handover_shared.auth import Scope
+
+KEY_WAIT_SECONDS = 5.0
 
 
 @asynccontextmanager
@@ -49,6 +53,33 @@ async def engagement(http: httpx.AsyncClient, name: str, **fields: Any) -> dict[
     )
 
 
+async def open_requisition(
+    http: httpx.AsyncClient, engagement_id: str, headcount: int, **fields: Any
+) -> dict[str, Any]:
+    """A requisition of `headcount` for a role ready to hire for, opened."""
+    role = await created(
+        http,
+        "/v1/roles",
+        {
+            "engagement_id": engagement_id,
+            "title": "Claims analyst",
+            "function": "Claims operations",
+            "seniority": "mid",
+            "location": "Manila",
+            "responsibilities": ["Adjudicate health claims"],
+            "success_criteria": ["98% adjudication accuracy"],
+        },
+    )
+    requisition = await created(
+        http,
+        "/v1/requisitions",
+        {"engagement_id": engagement_id, "role_id": role["id"], "headcount": headcount, **fields},
+    )
+    return await created(
+        http, f"/v1/requisitions/{requisition['id']}/transitions", {"status": "open"}
+    )
+
+
 async def api_key(
     http: httpx.AsyncClient, name: str, scopes: list[Scope], organization_id: object
 ) -> str:
@@ -59,3 +90,16 @@ async def api_key(
         {"name": name, "scopes": scopes, "organization_id": str(organization_id)},
     )
     return str(key["key"])
+
+
+async def check_key(http: httpx.AsyncClient, token: str, path: str) -> None:
+    """GET `path` as `token` until it answers: a service learns of a new key when it next
+    reloads its directory (at most once a second on a miss), so the first try may be refused.
+    The load starts only once the key works."""
+    deadline = time.monotonic() + KEY_WAIT_SECONDS
+    while True:
+        answer = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+        if answer.status_code != HTTPStatus.UNAUTHORIZED or time.monotonic() > deadline:
+            answer.raise_for_status()
+            return
+        await asyncio.sleep(0.2)

@@ -144,11 +144,7 @@ async def setup(context: Context) -> Engagements:
     partner, ids = await _load(context.database_dsn)
     async with api.admin(context) as http:
         token = await api.api_key(http, "benchmark", [Scope.ENGAGEMENTS_READ], partner)
-        # The key works before any load is sent, and the directory holds it.
-        answer = await http.get(
-            f"/v1/engagements/{ids[0]}", headers={"Authorization": f"Bearer {token}"}
-        )
-        answer.raise_for_status()
+        await api.check_key(http, token, f"/v1/engagements/{ids[0]}")
     return Engagements(token, ids)
 
 

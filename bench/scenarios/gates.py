@@ -32,25 +32,7 @@ class Gates:
 
 
 async def _hiring(http: httpx.AsyncClient, engagement: dict[str, Any]) -> None:
-    role = await api.created(
-        http,
-        "/v1/roles",
-        {
-            "engagement_id": engagement["id"],
-            "title": "Claims analyst",
-            "function": "Claims operations",
-            "seniority": "mid",
-            "location": "Manila",
-            "responsibilities": ["Adjudicate health claims"],
-            "success_criteria": ["98% adjudication accuracy"],
-        },
-    )
-    requisition = await api.created(
-        http,
-        "/v1/requisitions",
-        {"engagement_id": engagement["id"], "role_id": role["id"], "headcount": 4},
-    )
-    await api.created(http, f"/v1/requisitions/{requisition['id']}/transitions", {"status": "open"})
+    await api.open_requisition(http, engagement["id"], headcount=4)
     await api.created(
         http,
         f"/v1/engagements/{engagement['id']}/milestones",
@@ -116,8 +98,7 @@ async def setup(context: Context) -> Gates:
             f"/v1/engagements/{operating['id']}/gates/transfer",
         ]
         for path in paths:
-            checked = await http.get(path, headers={"Authorization": f"Bearer {token}"})
-            checked.raise_for_status()
+            await api.check_key(http, token, path)
     return Gates(token, paths)
 
 

@@ -74,32 +74,7 @@ async def _baseline_table(database_dsn: str) -> None:
 async def setup(context: Context) -> Hris:
     async with api.admin(context) as http:
         engagement = await api.engagement(http, "HRIS benchmark")
-        role = await api.created(
-            http,
-            "/v1/roles",
-            {
-                "engagement_id": engagement["id"],
-                "title": "Claims analyst",
-                "function": "Claims operations",
-                "seniority": "mid",
-                "location": "Manila",
-                "responsibilities": ["Adjudicate health claims"],
-                "success_criteria": ["98% adjudication accuracy"],
-            },
-        )
-        requisition = await api.created(
-            http,
-            "/v1/requisitions",
-            {
-                "engagement_id": engagement["id"],
-                "role_id": role["id"],
-                "headcount": 1000,
-                "external_job_id": JOB_ID,
-            },
-        )
-        await api.created(
-            http, f"/v1/requisitions/{requisition['id']}/transitions", {"status": "open"}
-        )
+        await api.open_requisition(http, engagement["id"], headcount=1000, external_job_id=JOB_ID)
         source = await api.created(
             http,
             "/v1/hris/sources",

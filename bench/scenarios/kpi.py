@@ -109,6 +109,7 @@ async def setup(context: Context) -> Kpi:
         token = await api.api_key(
             http, "kpi benchmark", [Scope.KPI_READ, Scope.KPI_WRITE], engagement["partner_id"]
         )
+        await api.check_key(http, token, _series_path(engagement["id"]))
     return Kpi(
         token=token,
         engagement_id=UUID(engagement["id"]),
