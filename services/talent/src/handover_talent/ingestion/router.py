@@ -13,6 +13,7 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
+from handover_talent.deps import EngagementFilter
 from handover_talent.ingestion.models import HrisEvent, HrisSource
 from handover_talent.ingestion.repository import EventRepository, SourceRepository
 from handover_talent.ingestion.schemas import (
@@ -110,7 +111,7 @@ async def create_hris_source(
 async def list_hris_sources(
     service: Sources,
     page: PageParams,
-    engagement_id: Annotated[UUID | None, Query(description="Only this engagement's.")] = None,
+    engagement_id: EngagementFilter = None,
 ) -> HrisSourcePage:
     items, cursor = await service.list(page, engagement_id=engagement_id)
     return HrisSourcePage(items=[_read(item) for item in items], next_cursor=cursor)

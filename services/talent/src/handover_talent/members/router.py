@@ -17,6 +17,7 @@ from handover_shared.talent import (
 )
 from handover_talent.clients.engagements import Engagements
 from handover_talent.db import MESSAGING
+from handover_talent.deps import EngagementFilter
 from handover_talent.members.models import EmploymentTransfer, EmploymentTransition
 from handover_talent.members.repository import TeamMemberRepository, TransferRepository
 from handover_talent.members.schemas import (
@@ -59,7 +60,7 @@ Service = Annotated[TeamMemberService, Depends(_service)]
 async def list_team_members(
     service: Service,
     page: PageParams,
-    engagement_id: Annotated[UUID | None, Query(description="Only this engagement's.")] = None,
+    engagement_id: EngagementFilter = None,
     status: Annotated[MemberStatus | None, Query(description="Only those in this status.")] = None,
     employer_entity_id: Annotated[
         UUID | None, Query(description="Only those this legal entity employs.")

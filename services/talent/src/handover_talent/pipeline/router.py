@@ -13,6 +13,7 @@ from handover_shared.auth import Scope
 from handover_shared.hiring_events import ApplicationStage
 from handover_talent.clients.engagements import Engagements
 from handover_talent.db import MESSAGING
+from handover_talent.deps import EngagementFilter
 from handover_talent.pipeline.history import derive_application
 from handover_talent.pipeline.models import Application
 from handover_talent.pipeline.repository import (
@@ -91,7 +92,7 @@ async def create_candidate(
 async def list_candidates(
     service: Candidates,
     page: PageParams,
-    engagement_id: Annotated[UUID | None, Query(description="Only this engagement's.")] = None,
+    engagement_id: EngagementFilter = None,
 ) -> CandidatePage:
     items, cursor = await service.list(page, engagement_id=engagement_id)
     return CandidatePage(

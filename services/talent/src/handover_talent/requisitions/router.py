@@ -12,6 +12,7 @@ from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
 from handover_talent.db import MESSAGING
+from handover_talent.deps import EngagementFilter
 from handover_talent.requisitions.models import Requisition
 from handover_talent.requisitions.repository import RequisitionRepository
 from handover_talent.requisitions.schemas import (
@@ -78,7 +79,7 @@ async def create_requisition(
 async def list_requisitions(
     service: Service,
     page: PageParams,
-    engagement_id: Annotated[UUID | None, Query(description="Only this engagement's.")] = None,
+    engagement_id: EngagementFilter = None,
     status: Annotated[
         RequisitionStatus | None, Query(description="Only those in this status.")
     ] = None,

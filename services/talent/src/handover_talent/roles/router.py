@@ -2,7 +2,7 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.concurrency import IfMatch, set_etag
@@ -11,6 +11,7 @@ from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
+from handover_talent.deps import EngagementFilter
 from handover_talent.roles.models import Role
 from handover_talent.roles.repository import RoleRepository
 from handover_talent.roles.schemas import RoleCreate, RolePage, RoleRead, RoleUpdate
@@ -63,7 +64,7 @@ async def create_role(
 async def list_roles(
     service: Service,
     page: PageParams,
-    engagement_id: Annotated[UUID | None, Query(description="Only this engagement's.")] = None,
+    engagement_id: EngagementFilter = None,
 ) -> RolePage:
     items, cursor = await service.list(page, engagement_id=engagement_id)
     return RolePage(items=[role_read(item) for item in items], next_cursor=cursor)
