@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from handover_shared.hiring_events import (
     ApplicationCreated,
@@ -23,10 +23,10 @@ from handover_shared.hiring_events import (
 from handover_talent.ingestion.adapters.base import (
     Adapter,
     Delivery,
-    hex_signature_matches,
+    Lenient,
     missing,
     parse,
-    require_signature,
+    require_hex_signature,
     validate,
 )
 
@@ -43,11 +43,7 @@ _STAGE_TYPES = {
 _Id = str
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Body(_Lenient):
+class _Body(Lenient):
     action: str = Field(min_length=1, max_length=100)
     webhook_action_id: str | None = Field(
         default=None, alias="webhookActionId", min_length=1, max_length=200
@@ -55,30 +51,30 @@ class _Body(_Lenient):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class _Email(_Lenient):
+class _Email(Lenient):
     value: str
 
 
-class _Candidate(_Lenient):
+class _Candidate(Lenient):
     id: _Id
     name: str | None = None
     primary_email_address: _Email | None = Field(default=None, alias="primaryEmailAddress")
 
 
-class _Job(_Lenient):
+class _Job(Lenient):
     id: _Id
 
 
-class _Stage(_Lenient):
+class _Stage(Lenient):
     title: str | None = None
     type: str | None = None
 
 
-class _Reason(_Lenient):
+class _Reason(Lenient):
     text: str | None = None
 
 
-class _Application(_Lenient):
+class _Application(Lenient):
     id: _Id
     candidate: _Candidate
     job: _Job
@@ -87,15 +83,15 @@ class _Application(_Lenient):
     updated_at: AwareDatetime | None = Field(default=None, alias="updatedAt")
 
 
-class _OfferVersion(_Lenient):
+class _OfferVersion(Lenient):
     start_date: date | None = Field(default=None, alias="startDate")
 
 
-class _Offer(_Lenient):
+class _Offer(Lenient):
     latest_version: _OfferVersion | None = Field(default=None, alias="latestVersion")
 
 
-class _ApplicationData(_Lenient):
+class _ApplicationData(Lenient):
     application: _Application
     offer: _Offer | None = None
 
@@ -107,9 +103,7 @@ class Ashby(Adapter):
     def verify(
         self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str], now: datetime
     ) -> None:
-        scheme, _, digest = headers.get("ashby-signature", "").partition("=")
-        given = digest if scheme.lower() == "sha256" else None
-        require_signature(any(hex_signature_matches(s, body, given) for s in secrets))
+        require_hex_signature(headers.get("ashby-signature", ""), "=", body, secrets)
 
     def interpret(self, headers: Mapping[str, str], body: bytes, received_at: datetime) -> Delivery:
         parsed = parse(_Body, body)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from handover_shared.hiring_events import HiringEvent
 from handover_shared.problems import FieldError
@@ -24,6 +24,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # The columns that keep them: `hris_events.event_id` and `.action`.
 MAX_EVENT_ID = 200
 MAX_ACTION = 100
+
+
+class Lenient(BaseModel):
+    """The base of a vendor's payload models: vendors add fields; only what is read is required."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 @dataclass(frozen=True)
@@ -81,17 +87,22 @@ class Adapter(ABC):
     ) -> Delivery: ...
 
 
-def hex_signature_matches(secret: str, body: bytes, given: str | None) -> bool:
-    """HMAC-SHA256 of the raw body, as lowercase hex, compared in constant time."""
+def require_hex_signature(
+    signature: str, separator: str, body: bytes, secrets: Sequence[str]
+) -> None:
+    """`signature` is `sha256`, `separator`, then the HMAC-SHA256 of the raw body as hex, keyed
+    with one of `secrets`; compared in constant time."""
+    scheme, _, digest = signature.partition(separator)
+    given = digest if scheme.lower() == "sha256" else None
+    if not any(_hex_signature_matches(s, body, given) for s in secrets):
+        raise InvalidSignature("The signature does not match the body with this source's secret.")
+
+
+def _hex_signature_matches(secret: str, body: bytes, given: str | None) -> bool:
     if not given:
         return False
     expected = hmac.new(secret.encode(), body, "sha256").hexdigest()
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
-
-
-def require_signature(matched: bool) -> None:
-    if not matched:
-        raise InvalidSignature("The signature does not match the body with this source's secret.")
 
 
 def parse(model: type[ModelT], body: bytes) -> ModelT:

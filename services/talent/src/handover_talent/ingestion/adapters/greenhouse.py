@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from handover_shared.hiring_events import (
     ApplicationCreated,
@@ -29,10 +29,10 @@ from handover_shared.hiring_events import (
 from handover_talent.ingestion.adapters.base import (
     Adapter,
     Delivery,
-    hex_signature_matches,
+    Lenient,
     missing,
     parse,
-    require_signature,
+    require_hex_signature,
     validate,
 )
 
@@ -58,44 +58,39 @@ _STAGE_WORDS: tuple[tuple[tuple[str, ...], ApplicationStage], ...] = (
 _Id = int | str
 
 
-class _Lenient(BaseModel):
-    # Vendors add fields; only what is read here is required.
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Body(_Lenient):
+class _Body(Lenient):
     action: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class _Email(_Lenient):
+class _Email(Lenient):
     value: str
 
 
-class _Candidate(_Lenient):
+class _Candidate(Lenient):
     id: _Id
     first_name: str | None = None
     last_name: str | None = None
     email_addresses: list[_Email] = Field(default_factory=list)
 
 
-class _Job(_Lenient):
+class _Job(Lenient):
     id: _Id
 
 
-class _Stage(_Lenient):
+class _Stage(Lenient):
     name: str
 
 
-class _Named(_Lenient):
+class _Named(Lenient):
     name: str | None = None
 
 
-class _Offer(_Lenient):
+class _Offer(Lenient):
     starts_at: date | None = None
 
 
-class _Application(_Lenient):
+class _Application(Lenient):
     id: _Id
     candidate: _Candidate
     jobs: list[_Job] = Field(min_length=1)
@@ -106,11 +101,11 @@ class _Application(_Lenient):
     rejected_at: AwareDatetime | None = None
 
 
-class _ApplicationPayload(_Lenient):
+class _ApplicationPayload(Lenient):
     application: _Application
 
 
-class _OfferPayload(_Lenient):
+class _OfferPayload(Lenient):
     id: _Id
     application_id: _Id
     job_id: _Id
@@ -132,9 +127,7 @@ class Greenhouse(Adapter):
     def verify(
         self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str], now: datetime
     ) -> None:
-        scheme, _, digest = headers.get("signature", "").partition(" ")
-        given = digest if scheme.lower() == "sha256" else None
-        require_signature(any(hex_signature_matches(s, body, given) for s in secrets))
+        require_hex_signature(headers.get("signature", ""), " ", body, secrets)
 
     def interpret(self, headers: Mapping[str, str], body: bytes, received_at: datetime) -> Delivery:
         parsed = parse(_Body, body)
