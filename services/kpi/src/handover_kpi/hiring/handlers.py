@@ -4,9 +4,12 @@ Each fact is stored once by talent's id of what it is about (the inbox already d
 redeliveries; a second fact about the same thing changes nothing), then the derived metrics it
 feeds are recomputed for its engagement (see `derive`)."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from handover_kit.messaging import Handler
 from handover_kpi.hiring.derive import Derivations
@@ -30,12 +33,8 @@ from handover_shared.talent import (
     ONBOARDING_COMPLETED,
     REQUISITION_FILLED,
     REQUISITION_OPENED,
-    HeadcountChanged,
-    MemberHired,
-    MemberTerminated,
     OfferDecided,
     OfferMade,
-    OnboardingCompleted,
     RequisitionFilled,
     RequisitionOpened,
 )
@@ -75,44 +74,25 @@ async def record_offer_decided(session: AsyncSession, envelope: Envelope[OfferDe
     await Derivations(session).offer_acceptance(fact.engagement_id)
 
 
-async def record_member_hired(session: AsyncSession, envelope: Envelope[MemberHired]) -> None:
-    fact = envelope.payload
-    facts = HiringRepository(session)
-    await facts.lock_engagement(fact.engagement_id)
-    await facts.keep_first(Hire, fact.model_dump())
-    derive = Derivations(session)
-    await derive.time_to_hire(fact.engagement_id)
-    await derive.team(fact.engagement_id)
+Derivation = Callable[[Derivations, UUID], Awaitable[None]]
 
 
-async def record_onboarding_completed(
-    session: AsyncSession, envelope: Envelope[OnboardingCompleted]
-) -> None:
-    fact = envelope.payload
-    facts = HiringRepository(session)
-    await facts.lock_engagement(fact.engagement_id)
-    await facts.keep_first(CompletedOnboarding, fact.model_dump())
-    await Derivations(session).onboarding_time(fact.engagement_id)
+def _keep_then_derive(
+    model: type[SQLModel], *derivations: Derivation
+) -> Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]:
+    """A handler that stores a fact about an engagement's team once, then recomputes the
+    metrics it feeds."""
 
+    async def record(session: AsyncSession, envelope: Envelope[Any]) -> None:
+        fact = envelope.payload
+        facts = HiringRepository(session)
+        await facts.lock_engagement(fact.engagement_id)
+        await facts.keep_first(model, fact.model_dump())
+        derive = Derivations(session)
+        for derivation in derivations:
+            await derivation(derive, fact.engagement_id)
 
-async def record_member_terminated(
-    session: AsyncSession, envelope: Envelope[MemberTerminated]
-) -> None:
-    fact = envelope.payload
-    facts = HiringRepository(session)
-    await facts.lock_engagement(fact.engagement_id)
-    await facts.keep_first(Termination, fact.model_dump())
-    await Derivations(session).team(fact.engagement_id)
-
-
-async def record_headcount_changed(
-    session: AsyncSession, envelope: Envelope[HeadcountChanged]
-) -> None:
-    fact = envelope.payload
-    facts = HiringRepository(session)
-    await facts.lock_engagement(fact.engagement_id)
-    await facts.keep_first(HeadcountReading, fact.model_dump())
-    await Derivations(session).team(fact.engagement_id)
+    return record
 
 
 HANDLERS: list[Handler[Any]] = [
@@ -120,8 +100,11 @@ HANDLERS: list[Handler[Any]] = [
     Handler(REQUISITION_FILLED, record_requisition_filled),
     Handler(OFFER_MADE, record_offer_made),
     Handler(OFFER_DECIDED, record_offer_decided),
-    Handler(MEMBER_HIRED, record_member_hired),
-    Handler(ONBOARDING_COMPLETED, record_onboarding_completed),
-    Handler(MEMBER_TERMINATED, record_member_terminated),
-    Handler(HEADCOUNT_CHANGED, record_headcount_changed),
+    Handler(MEMBER_HIRED, _keep_then_derive(Hire, Derivations.time_to_hire, Derivations.team)),
+    Handler(
+        ONBOARDING_COMPLETED,
+        _keep_then_derive(CompletedOnboarding, Derivations.onboarding_time),
+    ),
+    Handler(MEMBER_TERMINATED, _keep_then_derive(Termination, Derivations.team)),
+    Handler(HEADCOUNT_CHANGED, _keep_then_derive(HeadcountReading, Derivations.team)),
 ]
