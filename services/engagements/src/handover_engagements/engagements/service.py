@@ -121,7 +121,12 @@ def read(engagement: Engagement) -> EngagementRead:
         tuple((source, target) for source, target in engagement.transitions),
         engagement.phase,
     )
-    fields = {name: getattr(engagement, name) for name in _COPIED}
+    # Loaded columns sit in the instance's dict: reading them there skips the ORM's attribute
+    # machinery, a good part of a page's cost. Anything else (unloaded, a property) by getattr.
+    loaded = engagement.__dict__
+    fields = {
+        name: loaded[name] if name in loaded else getattr(engagement, name) for name in _COPIED
+    }
     fields["transitions"] = transitions
     fields["next_phases"] = next_phases
     fields["warnings"] = warnings(engagement)
