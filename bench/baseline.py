@@ -3,9 +3,9 @@
 A route takes the same request as the service, authenticates it as the service does (an API
 key's SHA-256 looked up in memory; a webhook's signature), runs in one transaction the SQL the
 service runs for it, as the service's own role and with the same tenancy (so row-level
-security applies), and encodes the rows as JSON. Nothing else: no pool pre-ping, rate limit,
-scope check, ORM, response models, middleware, logs or metrics; and no call to another
-service.
+security applies; set with the BEGIN, as the services set it), and encodes the rows as JSON.
+Nothing else: no rate limit, scope check, ORM, response models, middleware, logs or metrics;
+and no call to another service.
 
 Run by uvicorn, one process, as the services run:
     BASELINE_ENGAGEMENTS_DATABASE_URL=... uvicorn bench.baseline:create_app --factory
@@ -38,8 +38,10 @@ Tenancy = tuple[str, str]
 """The values of handover.tenant and handover.all_tenants, as handover_kit.db sets them."""
 
 SERVICES = ("engagements", "talent", "kpi")
-SET_TENANCY = (
-    "SELECT set_config('handover.tenant', $1, true), set_config('handover.all_tenants', $2, true)"
+# Sent with the BEGIN, in one round trip, as the services begin a transaction (handover_kit.db).
+BEGIN_WITH_TENANCY = (
+    "BEGIN; SELECT set_config('handover.tenant', {}, true),"
+    " set_config('handover.all_tenants', {}, true)"
 )
 ALL_TENANTS: Tenancy = ("", "on")
 ACTIVE_API_KEYS = (
@@ -196,10 +198,21 @@ def _tenancy(request: Request) -> Tenancy:
 
 @asynccontextmanager
 async def _transaction(pool: Any, tenancy: Tenancy) -> AsyncIterator[Any]:
-    """A connection of `pool` in a transaction with `tenancy` set, as the services open one."""
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(SET_TENANCY, *tenancy)
-        yield connection
+    """A connection of `pool` in a transaction with `tenancy` set, as the services open one:
+    BEGIN and the tenancy in one round trip, then the statements, then COMMIT."""
+    async with pool.acquire() as connection:
+        await connection.execute(BEGIN_WITH_TENANCY.format(*map(_literal, tenancy)))
+        try:
+            yield connection
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+
+
+def _literal(value: str) -> str:
+    """A tenancy's value (a UUID's text, or a fixed word) as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _as(request: Request, service: str, tenancy: Tenancy) -> Any:
