@@ -1,12 +1,13 @@
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from handover_engagements.schemas import PartialUpdate
 from handover_shared.pagination import Page
 from handover_shared.text import Text
 
@@ -94,7 +95,7 @@ class LegalEntityCreate(BaseModel):
     address: _Address = None
 
 
-class LegalEntityUpdate(BaseModel):
+class LegalEntityUpdate(PartialUpdate):
     """Only the fields sent change; `null` clears the address."""
 
     model_config = ConfigDict(
@@ -103,18 +104,12 @@ class LegalEntityUpdate(BaseModel):
             "examples": [{"address": "12th Floor, Ayala Triangle Gardens, Makati City 1226"}]
         },
     )
+    required_fields = ("name", "country", "registration_number")
 
     name: _Name | SkipJsonSchema[None] = None
     country: _Country | SkipJsonSchema[None] = None
     registration_number: _RegistrationNumber | SkipJsonSchema[None] = None
     address: _Address = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> Self:
-        for name in ("name", "country", "registration_number"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
 
 
 class LegalEntityRead(BaseModel):

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import (
@@ -10,11 +10,11 @@ from pydantic import (
     ConfigDict,
     Field,
     UrlConstraints,
-    model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from handover_engagements.schemas import PartialUpdate
 from handover_shared.engagements import Owner, Phase
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -120,7 +120,7 @@ class MilestoneCreate(BaseModel):
     completed_at: _CompletedAt = None
 
 
-class MilestoneUpdate(BaseModel):
+class MilestoneUpdate(PartialUpdate):
     """Only the fields sent change; `null` clears an optional one. Marking a milestone `done`
     needs evidence, sent now or already on it."""
 
@@ -135,6 +135,7 @@ class MilestoneUpdate(BaseModel):
             ]
         },
     )
+    required_fields = ("title", "phase", "owner", "status")
 
     title: _Title | SkipJsonSchema[None] = None
     phase: _PhaseField | SkipJsonSchema[None] = None
@@ -144,13 +145,6 @@ class MilestoneUpdate(BaseModel):
     evidence_note: _EvidenceNote = None
     evidence_url: _EvidenceUrl = None
     completed_at: _CompletedAt = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> Self:
-        for name in ("title", "phase", "owner", "status"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
 
 
 class MilestoneRead(BaseModel):

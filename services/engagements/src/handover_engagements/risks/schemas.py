@@ -1,12 +1,13 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from handover_engagements.schemas import PartialUpdate
 from handover_shared.engagements import Owner
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -115,13 +116,14 @@ class RiskCreate(BaseModel):
     status: _Status = RiskStatus.OPEN
 
 
-class RiskUpdate(BaseModel):
+class RiskUpdate(PartialUpdate):
     """Only the fields sent change; `null` clears an optional one."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"likelihood": 2, "status": "mitigated"}]},
     )
+    required_fields = ("title", "likelihood", "impact", "owner", "status")
 
     title: _Title | SkipJsonSchema[None] = None
     description: _Description = None
@@ -130,13 +132,6 @@ class RiskUpdate(BaseModel):
     mitigation: _Mitigation = None
     owner: _Owner | SkipJsonSchema[None] = None
     status: _Status | SkipJsonSchema[None] = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> Self:
-        for name in ("title", "likelihood", "impact", "owner", "status"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
 
 
 class RiskRead(BaseModel):

@@ -1,11 +1,12 @@
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from handover_engagements.schemas import PartialUpdate
 from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN, Comparator
 from handover_shared.pagination import Page
 
@@ -89,25 +90,19 @@ class SlaCreate(BaseModel):
     )
 
 
-class SlaUpdate(BaseModel):
+class SlaUpdate(PartialUpdate):
     """Only the fields sent change. The metric never changes: remove the SLA and define
     another."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"target": 92.5, "window_days": 60}]}
     )
+    required_fields = ("comparator", "target", "window_days", "effective_from")
 
     comparator: _Comparator | SkipJsonSchema[None] = None
     target: _Target | SkipJsonSchema[None] = None
     window_days: _WindowDays | SkipJsonSchema[None] = None
     effective_from: _EffectiveFrom | SkipJsonSchema[None] = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> Self:
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
 
 
 class SlaRead(BaseModel):

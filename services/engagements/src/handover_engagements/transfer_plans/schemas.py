@@ -1,12 +1,13 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from handover_engagements.schemas import PartialUpdate
 from handover_shared.engagements import Owner
 from handover_shared.pagination import Page
 from handover_shared.text import Text
@@ -82,13 +83,14 @@ class TransferPlanItemCreate(BaseModel):
     notes: Text | None = Field(default=None, max_length=4000)
 
 
-class TransferPlanItemUpdate(BaseModel):
+class TransferPlanItemUpdate(PartialUpdate):
     """Only the fields sent change."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"status": "done", "notes": "All 40 contracts signed."}]},
     )
+    required_fields = ("title", "owner", "status")
 
     # Left out, they stay; they cannot be null.
     title: Annotated[Text, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
@@ -96,13 +98,6 @@ class TransferPlanItemUpdate(BaseModel):
     due_on: date | None = None
     status: ItemStatus | SkipJsonSchema[None] = None
     notes: Text | None = Field(default=None, max_length=4000)
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> Self:
-        for name in ("title", "owner", "status"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        return self
 
 
 class TransferPlanItemRead(BaseModel):
