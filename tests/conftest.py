@@ -13,12 +13,14 @@ from uuid import uuid4
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import URL
 
 from handover_engagements.access.bootstrap import create_platform_key
 from handover_engagements.config import Settings as EngagementsSettings
 from handover_engagements.main import create_app as create_engagements
 from handover_kit.app import IDENTITY_PROVIDER
+from handover_kit.credentials import ServiceAuth
 from handover_kit.db import dsn
 from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.main import create_app as create_kpi
@@ -151,6 +153,29 @@ async def services(
             for name in ("engagements", "talent", "kpi")
         }
         yield Services(apps, admin_key, **clients, _stack=stack)
+
+
+def _kpi_called_by(services: Services, caller: str, key: Ed25519PrivateKey) -> httpx.AsyncClient:
+    """kpi, called as the service `caller` calls it: with a token signed by its key."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=services.apps["kpi"]),
+        base_url="http://kpi",
+        auth=ServiceAuth(caller, key, audience="kpi"),
+    )
+
+
+@pytest.fixture
+async def as_talent(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
+    key = TalentSettings.with_database(as_service(database_url)).signing_key("talent")
+    async with _kpi_called_by(services, "talent", key) as client:
+        yield client
+
+
+@pytest.fixture
+async def as_engagements(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
+    key = KpiSettings.with_database(as_service(database_url)).signing_key("engagements")
+    async with _kpi_called_by(services, "engagements", key) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ receiving endpoint as talent sends them, and read back through the scorecard."""
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,7 +13,6 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy.engine import URL
 
-from handover_kit.credentials import ServiceAuth
 from handover_kit.db import dsn
 from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.hiring.derive import retention_and_attrition
@@ -29,20 +27,9 @@ from handover_shared.talent import (
     REQUISITION_FILLED,
     REQUISITION_OPENED,
 )
-from handover_talent.config import Settings as TalentSettings
 from tests import builders
 from tests.conftest import Services, as_service
 from tests.sql import fetch
-
-
-@pytest.fixture
-async def as_talent(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    settings = TalentSettings.with_database(as_service(database_url))
-    auth = ServiceAuth("talent", settings.signing_key("talent"), audience="kpi")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=services.apps["kpi"]), base_url="http://kpi", auth=auth
-    ) as client:
-        yield client
 
 
 class Talent:

@@ -1,43 +1,18 @@
 """The scorecard per engagement, and the transfer-readiness verdict drawn from it."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy.engine import URL
 
-from handover_kit.credentials import ServiceAuth
-from handover_kpi.config import Settings as KpiSettings
 from handover_kpi.scorecards.service import judge
 from handover_shared.kpi import TRANSFER_READINESS_PATH, Comparator, MetricStatus
 from handover_shared.messages import MESSAGES_PATH
-from handover_talent.config import Settings as TalentSettings
 from tests import builders
-from tests.conftest import Services, as_service
+from tests.conftest import Services
 from tests.test_kpi_facts import Talent
 from tests.test_kpi_targets import sla_removed, sla_set
-
-
-@pytest.fixture
-async def as_talent(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    settings = TalentSettings.with_database(as_service(database_url))
-    auth = ServiceAuth("talent", settings.signing_key("talent"), audience="kpi")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=services.apps["kpi"]), base_url="http://kpi", auth=auth
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def as_engagements(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    settings = KpiSettings.with_database(as_service(database_url))
-    auth = ServiceAuth("engagements", settings.signing_key("engagements"), audience="kpi")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=services.apps["kpi"]), base_url="http://kpi", auth=auth
-    ) as client:
-        yield client
 
 
 async def _engagement_with_head_count(

@@ -1,19 +1,15 @@
 """Targets: set by hand through the API, or told as SLAs by the engagements service."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from sqlalchemy.engine import URL
 
-from handover_kit.credentials import ServiceAuth
-from handover_kpi.config import Settings as KpiSettings
 from handover_shared.engagements import SLA_REMOVED, SLA_SET, SlaRemoved, SlaSet
 from handover_shared.messages import MESSAGES_PATH
 from tests import builders
-from tests.conftest import Services, as_service
+from tests.conftest import Services
 
 
 def target(engagement: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -175,16 +171,6 @@ async def test_a_tenant_sets_targets_on_its_own_engagement_only(services: Servic
 
 
 # SLAs, told by the engagements service, become read-only targets.
-
-
-@pytest.fixture
-async def as_engagements(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    settings = KpiSettings.with_database(as_service(database_url))
-    auth = ServiceAuth("engagements", settings.signing_key("engagements"), audience="kpi")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=services.apps["kpi"]), base_url="http://kpi", auth=auth
-    ) as client:
-        yield client
 
 
 def sla_set(engagement: dict[str, Any], sla_id: UUID, **overrides: Any) -> dict[str, Any]:

@@ -3,14 +3,12 @@ administrator sees of the facts that could not be delivered."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
-import pytest
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import ServiceAuth
@@ -76,16 +74,6 @@ async def test_a_requisition_refused_at_the_gate_tells_nothing(
 
 
 # The receiving endpoint, called as talent would call it.
-
-
-@pytest.fixture
-async def as_talent(services: Services, database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    settings = TalentSettings.with_database(as_service(database_url))
-    auth = ServiceAuth("talent", settings.signing_key("talent"), audience="kpi")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=services.apps["kpi"]), base_url="http://kpi", auth=auth
-    ) as client:
-        yield client
 
 
 def _opened(**payload: Any) -> dict[str, Any]:
