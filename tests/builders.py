@@ -276,22 +276,28 @@ def ashby_application(
     }
 
 
+async def every_item(
+    client: httpx.AsyncClient, path: str, *, limit: int, **params: Any
+) -> list[dict[str, Any]]:
+    """Every item of a list, `limit` a page, following `next_cursor` to the end."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page_params = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(path, params=page_params)
+        assert response.status_code == 200, response.text
+        items += response.json()["items"]
+        if (cursor := response.json()["next_cursor"]) is None:
+            return items
+
+
 async def hris_events_settled(
     client: httpx.AsyncClient, source_id: str, within: float = 10.0
 ) -> list[dict[str, Any]]:
     """Every event of the source, once none waits for the processor any more."""
     deadline = time.monotonic() + within
     while True:
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-            response = await client.get(f"/v1/hris/sources/{source_id}/events", params=params)
-            assert response.status_code == 200, response.text
-            items += response.json()["items"]
-            cursor = response.json()["next_cursor"]
-            if cursor is None:
-                break
+        items = await every_item(client, f"/v1/hris/sources/{source_id}/events", limit=200)
         if all(item["status"] != "received" for item in items):
             return items
         assert time.monotonic() < deadline, "events still waiting for the processor"

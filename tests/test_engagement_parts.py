@@ -301,16 +301,8 @@ async def test_milestones_filter_by_phase_status_and_owner_and_page_stably(
         await services.engagements.get(milestones, params={"status": "late"})
     ).status_code == 422
 
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await services.engagements.get(milestones, params=params)).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == [milestone["id"] for milestone in created]
+    seen = await builders.every_item(services.engagements, milestones, limit=2)
+    assert [item["id"] for item in seen] == [milestone["id"] for milestone in created]
 
 
 async def test_only_unfinished_milestones_of_the_phase_hold_its_gate(
@@ -665,16 +657,8 @@ async def test_risks_list_most_severe_first_filtered_and_paged_stably(
         risk["id"] for risk in sorted(created, key=lambda r: (r["severity"], r["id"]), reverse=True)
     ]
 
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await services.engagements.get(risks, params=params)).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == expected
+    seen = await builders.every_item(services.engagements, risks, limit=2)
+    assert [item["id"] for item in seen] == expected
 
     async def titles(**params: Any) -> list[str]:
         response = await services.engagements.get(risks, params=params)

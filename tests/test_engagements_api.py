@@ -48,14 +48,6 @@ async def test_engagements_filter_by_client(services: Services) -> None:
 async def test_pagination_walks_every_item_once(services: Services, path: str) -> None:
     for _ in range(3):
         await builders.create_engagement(services.engagements)
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await services.engagements.get(path, params=params)).json()
-        seen.extend(item["id"] for item in page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [item["id"] for item in await builders.every_item(services.engagements, path, limit=2)]
     expected = 6 if path == "/v1/organizations" else 3
     assert len(seen) == len(set(seen)) == expected

@@ -19,15 +19,8 @@ BUILT_IN = {
 
 
 async def test_catalog_holds_the_bot_metrics_in_key_order(services: Services) -> None:
-    keys: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
-        page = (await services.kpi.get("/v1/metrics", params=params)).json()
-        keys.extend(item["key"] for item in page["items"])
-        if (cursor := page["next_cursor"]) is None:
-            break
-    assert keys == sorted(BUILT_IN)
+    metrics = await builders.every_item(services.kpi, "/v1/metrics", limit=4)
+    assert [metric["key"] for metric in metrics] == sorted(BUILT_IN)
 
 
 async def test_metric_is_found_by_key(services: Services) -> None:

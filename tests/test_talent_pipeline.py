@@ -482,18 +482,10 @@ async def test_applications_page_in_a_stable_order_and_filter_by_stage(hiring: H
     requisition = await builders.open_requisition(hiring.talent, engagement["id"], headcount=5)
     applications = [await _apply(hiring, requisition) for _ in range(3)]
     await _move(hiring, applications[1], "screening", T0 + timedelta(days=1))
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"requisition_id": requisition["id"], "limit": 2}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await hiring.talent.get("/v1/applications", params=params)).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == [a["id"] for a in applications]
+    seen = await builders.every_item(
+        hiring.talent, "/v1/applications", limit=2, requisition_id=requisition["id"]
+    )
+    assert [item["id"] for item in seen] == [a["id"] for a in applications]
     screening = await hiring.talent.get(
         "/v1/applications", params={"requisition_id": requisition["id"], "stage": "screening"}
     )
