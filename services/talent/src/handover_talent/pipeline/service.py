@@ -128,14 +128,15 @@ class CandidateService:
     async def erase(self, candidate_id: UUID) -> Candidate:
         """Blank the person; their history keeps its facts (stages, times), which name no one."""
         candidate = await self.get(candidate_id)
-        candidate.name = None
-        candidate.email = None
-        candidate.erased_at = candidate.erased_at or datetime.now(UTC)
         if candidate.source_id is not None and candidate.external_id is not None:
-            # What the source sent names the person too: its bodies go in the same transaction.
+            # What the source sent names the person too: its bodies go in the same transaction,
+            # locked before the candidate, in the order the HRIS processor locks them.
             await forget_candidate_deliveries(
                 self.candidates.session, candidate.source_id, candidate.external_id
             )
+        candidate.name = None
+        candidate.email = None
+        candidate.erased_at = candidate.erased_at or datetime.now(UTC)
         return await self.candidates.save(candidate)
 
     async def list(
