@@ -1,8 +1,10 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from sqlalchemy import CursorResult, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -16,8 +18,30 @@ CHANNEL = "talent_hris_events"
 """NOTIFY channel: the processor wakes when an event is stored or replayed."""
 
 
+@dataclass(frozen=True)
+class SourceKeys:
+    """What verifying and storing a delivery needs of its source."""
+
+    id: UUID
+    client_id: UUID
+    partner_id: UUID
+    vendor: str
+    secret_sealed: str
+    previous_secret_sealed: str | None
+    previous_secret_expires_at: datetime | None
+
+
+_SOURCES = HrisSource.metadata.tables["talent.hris_sources"]
+_KEYS = core_select(*(_SOURCES.c[name] for name in SourceKeys.__dataclass_fields__))
+
+
 class SourceRepository(Repository[HrisSource]):
     model = HrisSource
+
+    async def keys(self, source_id: UUID) -> SourceKeys | None:
+        """The source's signing keys, read without the ORM: every delivery asks for them."""
+        row = (await self.session.execute(_KEYS.where(_SOURCES.c.id == source_id))).first()
+        return None if row is None else SourceKeys(*row)
 
     async def list(
         self, page: PageRequest, *, engagement_id: UUID | None
@@ -30,39 +54,67 @@ class SourceRepository(Repository[HrisSource]):
         )
 
 
+class Parties(Protocol):
+    """What storing an event needs of its source."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def client_id(self) -> UUID: ...
+    @property
+    def partner_id(self) -> UUID: ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: UUID
+    event_id: str
+    status: EventStatus
+    duplicate_of: UUID | None
+    new: bool
+
+
+_EVENTS = HrisEvent.metadata.tables["talent.hris_events"]
+_STORED = (_EVENTS.c.id, _EVENTS.c.event_id, _EVENTS.c.status, _EVENTS.c.duplicate_of)
+
+
 class EventRepository(Repository[HrisEvent]):
     model = HrisEvent
 
-    async def store(self, source: HrisSource, **values: Any) -> tuple[HrisEvent, bool]:
-        """Store an event once per (source, event id); True if it is new. A redelivery is
-        stored as a `duplicate` of the first, without its body. The unique index decides, so
-        two deliveries at once cannot both be new: the second waits for the first's commit."""
-        t = HrisEvent.metadata.tables["talent.hris_events"]
+    async def store(self, source: Parties, **values: Any) -> Stored:
+        """Store an event once per (source, event id); `new` if it is. A redelivery is stored
+        as a `duplicate` of the first, without its body. The unique index decides, so two
+        deliveries at once cannot both be new: the second waits for the first's commit.
+
+        A new event is inserted, and the processor notified, in one statement."""
         parties = {
             "source_id": source.id,
             "client_id": source.client_id,
             "partner_id": source.partner_id,
         }
         inserted = (
-            await self.session.execute(
-                insert(t)
-                .values(**parties, **values)
-                .on_conflict_do_nothing(
-                    index_elements=[t.c.source_id, t.c.event_id],
-                    index_where=t.c.duplicate_of.is_(None),
-                )
-                .returning(t.c.id)
+            insert(_EVENTS)
+            .values(**parties, **values)
+            .on_conflict_do_nothing(
+                index_elements=[_EVENTS.c.source_id, _EVENTS.c.event_id],
+                index_where=_EVENTS.c.duplicate_of.is_(None),
             )
-        ).scalar()
-        if inserted is not None:
-            await self.session.execute(select(func.pg_notify(CHANNEL, "")))
-            return await self._get(inserted), True
+            .returning(*_STORED)
+            .cte("inserted")
+        )
+        row = (
+            await self.session.execute(
+                core_select(*inserted.c, func.pg_notify(CHANNEL, "")).select_from(inserted)
+            )
+        ).first()
+        if row is not None:
+            return Stored(row.id, row.event_id, row.status, row.duplicate_of, new=True)
         original = (
             await self.session.execute(
-                select(t.c.id).where(
-                    t.c.source_id == source.id,
-                    t.c.event_id == values["event_id"],
-                    t.c.duplicate_of.is_(None),
+                core_select(_EVENTS.c.id).where(
+                    _EVENTS.c.source_id == source.id,
+                    _EVENTS.c.event_id == values["event_id"],
+                    _EVENTS.c.duplicate_of.is_(None),
                 )
             )
         ).scalar_one()
@@ -73,15 +125,12 @@ class EventRepository(Repository[HrisEvent]):
             "duplicate_of": original,
             "processed_at": func.now(),
         }
-        row_id = (
-            await self.session.execute(insert(t).values(**parties, **duplicate).returning(t.c.id))
-        ).scalar_one()
-        return await self._get(row_id), False
-
-    async def _get(self, id: UUID) -> HrisEvent:
-        row = await self.session.get(HrisEvent, id)
-        assert row is not None
-        return row
+        row = (
+            await self.session.execute(
+                insert(_EVENTS).values(**parties, **duplicate).returning(*_STORED)
+            )
+        ).one()
+        return Stored(row.id, row.event_id, row.status, row.duplicate_of, new=False)
 
     async def list(
         self,

@@ -165,9 +165,7 @@ async def receive_hris_delivery(
         return HrisReceipt(event_id="ping")
     if not stored.new:
         response.status_code = HTTPStatus.OK
-    return HrisReceipt(
-        id=stored.event.id, event_id=stored.event.event_id, status=stored.event.status
-    )
+    return HrisReceipt(id=stored.id, event_id=stored.event_id, status=stored.status)
 
 
 @router.post(
@@ -188,8 +186,8 @@ async def push_hris_event_batch(
     return HrisBatchResult(
         results=[
             HrisBatchItem(
-                event_id=item.event.event_id,
-                id=item.event.id if item.new else item.event.duplicate_of or item.event.id,
+                event_id=item.event_id,
+                id=item.id if item.new else item.duplicate_of or item.id,
                 status=EventStatus.RECEIVED if item.new else EventStatus.DUPLICATE,
             )
             for item in stored

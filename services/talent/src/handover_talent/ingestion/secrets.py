@@ -4,7 +4,12 @@ A `MultiFernet` of the configured keys: the first key encrypts, every key decryp
 themselves rotate by putting a new one first.
 """
 
+import time
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+OPENED_TTL_SECONDS = 300.0
+OPENED_MAX = 1024
 
 
 class SecretBox:
@@ -12,16 +17,27 @@ class SecretBox:
         if not keys:
             raise ValueError("at least one key is needed")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        # Opening a token costs an HMAC and an AES decryption, on every delivery: opened
+        # secrets are kept a few minutes, keyed by the sealed text, which a rotation replaces.
+        self._opened: dict[str, tuple[str, float]] = {}
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
         """The secret; a token no configured key opens raises `UnknownSecretKey`."""
+        now = time.monotonic()
+        cached = self._opened.get(sealed)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            secret = self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
             raise UnknownSecretKey from None
+        if len(self._opened) >= OPENED_MAX:
+            self._opened.clear()
+        self._opened[sealed] = (secret, now + OPENED_TTL_SECONDS)
+        return secret
 
 
 class UnknownSecretKey(Exception):

@@ -1,5 +1,4 @@
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -19,7 +18,12 @@ from handover_talent.errors import (
 )
 from handover_talent.ingestion.adapters import ADAPTERS, Adapter
 from handover_talent.ingestion.models import HrisEvent, HrisSource
-from handover_talent.ingestion.repository import EventRepository, SourceRepository
+from handover_talent.ingestion.repository import (
+    EventRepository,
+    SourceKeys,
+    SourceRepository,
+    Stored,
+)
 from handover_talent.ingestion.schemas import (
     EventChannel,
     EventStatus,
@@ -27,12 +31,6 @@ from handover_talent.ingestion.schemas import (
     HrisSourceCreate,
 )
 from handover_talent.ingestion.secrets import SecretBox, UnknownSecretKey
-
-
-@dataclass(frozen=True)
-class Stored:
-    event: HrisEvent
-    new: bool
 
 
 class SourceService:
@@ -107,7 +105,7 @@ class IngestionService:
         self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> Stored | None:
         """Verify a vendor's delivery, then store it; None for a ping, which is not stored."""
-        source = await self.sources.get(source_id)
+        source = await self.sources.keys(source_id)
         if source is None:
             raise SourceNotFound(f"There is no HRIS source {source_id}.")
         adapter = ADAPTERS.get(source.vendor)
@@ -119,7 +117,7 @@ class IngestionService:
             return None
         event = delivery.event
         ignored = event is None
-        stored, new = await self.events.store(
+        return await self.events.store(
             source,
             event_id=delivery.event_id,
             channel=EventChannel.WEBHOOK,
@@ -134,7 +132,6 @@ class IngestionService:
             headers={name: headers[name] for name in adapter.audit_headers if name in headers},
             body=body,
         )
-        return Stored(stored, new)
 
     async def receive_batch(self, source_id: UUID, events: list[HiringEvent]) -> list[Stored]:
         source = await self.sources.get(source_id)
@@ -142,7 +139,7 @@ class IngestionService:
             raise SourceNotFound(f"There is no HRIS source {source_id}.")
         results = []
         for event in events:
-            stored, new = await self.events.store(
+            stored = await self.events.store(
                 source,
                 event_id=event.event_id,
                 channel=EventChannel.BATCH,
@@ -152,7 +149,7 @@ class IngestionService:
                 headers={},
                 body=event.model_dump_json().encode(),
             )
-            results.append(Stored(stored, new))
+            results.append(stored)
         return results
 
     async def log(
@@ -185,7 +182,7 @@ class IngestionService:
             )
         return replayed
 
-    def _secrets(self, source: HrisSource, now: datetime) -> list[str]:
+    def _secrets(self, source: SourceKeys, now: datetime) -> list[str]:
         sealed = [source.secret_sealed]
         expires = source.previous_secret_expires_at
         if source.previous_secret_sealed and expires is not None and expires > now:
