@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import func
@@ -8,6 +9,17 @@ from handover_kit.pagination import PageRequest
 from handover_kit.repository import Repository
 from handover_talent.members.models import EmploymentTransfer, EmploymentTransition, TeamMember
 from handover_talent.members.schemas import EMPLOYED, MemberStatus
+from handover_talent.requisitions.models import Requisition
+from handover_talent.requisitions.schemas import RequisitionStatus
+
+UNFILLED = (RequisitionStatus.DRAFT, RequisitionStatus.OPEN, RequisitionStatus.ON_HOLD)
+
+
+@dataclass(frozen=True)
+class HiringCounts:
+    active_members: int
+    open_requisitions: int
+    unfilled_positions: int
 
 
 class TeamMemberRepository(Repository[TeamMember]):
@@ -41,6 +53,38 @@ class TeamMemberRepository(Repository[TeamMember]):
             )
             or 0
         )
+
+    async def hiring_counts(self, engagement_id: UUID) -> HiringCounts:
+        """An engagement's hiring, in one round trip: the engagements service asks it on every
+        gate check."""
+        hired = (
+            select(func.count())
+            .where(
+                col(TeamMember.requisition_id) == col(Requisition.id),
+                col(TeamMember.status) != MemberStatus.REVERSED,
+            )
+            .correlate(Requisition)
+            .scalar_subquery()
+        )
+        active = (
+            select(func.count())
+            .where(
+                col(TeamMember.engagement_id) == engagement_id,
+                col(TeamMember.status).in_(EMPLOYED),
+            )
+            .scalar_subquery()
+        )
+        requisitions = func.count(col(Requisition.id))
+        unfilled = func.coalesce(func.sum(func.greatest(col(Requisition.headcount) - hired, 0)), 0)
+        row = (
+            await self.session.execute(
+                select(active, requisitions, unfilled).where(
+                    col(Requisition.engagement_id) == engagement_id,
+                    col(Requisition.status).in_(UNFILLED),
+                )
+            )
+        ).one()
+        return HiringCounts(*(int(value) for value in row))
 
     async def hired_for(self, requisition_id: UUID) -> list[TeamMember]:
         """The requisition's hires that stand: every one but those the source took back."""

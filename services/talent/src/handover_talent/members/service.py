@@ -1,8 +1,6 @@
 from datetime import date
 from uuid import UUID
 
-from sqlmodel import col, select
-
 from handover_kit.auth import Principal
 from handover_kit.outbox import Publisher
 from handover_kit.pagination import PageRequest
@@ -28,11 +26,8 @@ from handover_talent.pipeline import history
 from handover_talent.pipeline.repository import CandidateRepository, HistoryRepository
 from handover_talent.pipeline.service import api_event
 from handover_talent.pipeline.settle import Settler
-from handover_talent.requisitions.models import Requisition
-from handover_talent.requisitions.schemas import RequisitionStatus
 
 NOT_MOVED_LIMIT = 100
-UNFILLED = (RequisitionStatus.DRAFT, RequisitionStatus.OPEN, RequisitionStatus.ON_HOLD)
 
 
 class TeamMemberService:
@@ -207,22 +202,12 @@ class TeamMemberService:
         )
 
     async def hiring_progress(self, engagement_id: UUID) -> HiringProgress:
-        requisitions = list(
-            (
-                await self.members.session.scalars(
-                    select(Requisition).where(
-                        col(Requisition.engagement_id) == engagement_id,
-                        col(Requisition.status).in_(UNFILLED),
-                    )
-                )
-            ).all()
-        )
-        hired = await self.members.hired_counts([r.id for r in requisitions])
+        counts = await self.members.hiring_counts(engagement_id)
         return HiringProgress(
             engagement_id=engagement_id,
-            active_members=await self.members.employed_count(engagement_id),
-            open_requisitions=len(requisitions),
-            unfilled_positions=sum(max(r.headcount - hired.get(r.id, 0), 0) for r in requisitions),
+            active_members=counts.active_members,
+            open_requisitions=counts.open_requisitions,
+            unfilled_positions=counts.unfilled_positions,
         )
 
     async def employment(self, engagement_id: UUID, employer_entity_id: UUID) -> EmploymentStatus:
