@@ -25,7 +25,7 @@ class KpiClient:
         return self._kpi.parse(response, TransferReadiness)
 
 
-def kpi_client(request: Request) -> KpiClient:
+async def kpi_client(request: Request) -> KpiClient:
     return KpiClient(upstream(request.state, UPSTREAM))
 
 

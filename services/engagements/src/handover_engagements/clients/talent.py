@@ -39,7 +39,7 @@ class TalentClient:
         return self._talent.parse(response, EmploymentStatus)
 
 
-def talent_client(request: Request) -> TalentClient:
+async def talent_client(request: Request) -> TalentClient:
     return TalentClient(upstream(request.state, UPSTREAM))
 
 

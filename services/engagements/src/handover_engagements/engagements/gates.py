@@ -2,6 +2,7 @@
 or not; what another service must answer is asked of it, and a service that cannot answer
 stops the gate with a 503 naming it, never a guess."""
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,6 +29,9 @@ KEYS = {
     "_transfer_items_done": "transfer_items_done",
     "_employment_moved": "employment_moved",
 }
+ASKS_ANOTHER_SERVICE = frozenset(
+    {"_hiring_plan_fulfilled", "_transfer_readiness", "_employment_moved"}
+)
 
 
 class Gates:
@@ -53,24 +57,44 @@ class Gates:
     async def evaluate(
         self, engagement: Engagement, target: Phase, *, tolerate_unavailable: bool = False
     ) -> list[GateCriterion]:
-        """Every criterion of moving `engagement` to `target`. With `tolerate_unavailable` (an
-        override), a service that cannot answer makes its criterion unmet instead of failing."""
-        results = []
-        for criterion in self._criteria(engagement.phase, target):
-            try:
-                results.append(await criterion(engagement))
-            except DependencyUnavailable as unavailable:
-                if not tolerate_unavailable:
-                    raise
-                dependency = unavailable.extensions.get("dependency")
-                results.append(
-                    GateCriterion(
-                        key=KEYS[criterion.__name__],
-                        met=False,
-                        detail=f"Not judged: the {dependency} service is unavailable.",
-                    )
+        """Every criterion of moving `engagement` to `target`, in order. With
+        `tolerate_unavailable` (an override), a service that cannot answer makes its criterion
+        unmet instead of failing."""
+        criteria = self._criteria(engagement.phase, target)
+        # Other services are asked first and awaited last, so that their answers travel while
+        # this service reads its own database (one criterion at a time uses the session).
+        asked = {
+            criterion: asyncio.create_task(self._judge(criterion, engagement, tolerate_unavailable))
+            for criterion in criteria
+            if criterion.__name__ in ASKS_ANOTHER_SERVICE
+        }
+        try:
+            return [
+                await (
+                    asked.get(criterion) or self._judge(criterion, engagement, tolerate_unavailable)
                 )
-        return results
+                for criterion in criteria
+            ]
+        finally:
+            for task in asked.values():
+                task.cancel()
+            await asyncio.gather(*asked.values(), return_exceptions=True)
+
+    @staticmethod
+    async def _judge(
+        criterion: Criterion, engagement: Engagement, tolerate_unavailable: bool
+    ) -> GateCriterion:
+        try:
+            return await criterion(engagement)
+        except DependencyUnavailable as unavailable:
+            if not tolerate_unavailable:
+                raise
+            dependency = unavailable.extensions.get("dependency")
+            return GateCriterion(
+                key=KEYS[criterion.__name__],
+                met=False,
+                detail=f"Not judged: the {dependency} service is unavailable.",
+            )
 
     async def _hiring_plan_fulfilled(self, engagement: Engagement) -> GateCriterion:
         key = "hiring_plan_fulfilled"

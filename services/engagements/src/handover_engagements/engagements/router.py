@@ -41,7 +41,7 @@ async def _service(session: Session) -> EngagementService:
     return EngagementService(session)
 
 
-def _gated_service(session: Session, talent: Talent, kpi: Kpi) -> EngagementService:
+async def _gated_service(session: Session, talent: Talent, kpi: Kpi) -> EngagementService:
     return EngagementService(session, talent, kpi)
 
 

@@ -21,7 +21,7 @@ router = APIRouter(
 internal_router = APIRouter(include_in_schema=False, dependencies=[ServiceCaller])
 
 
-def _service(session: Session) -> ScorecardService:
+async def _service(session: Session) -> ScorecardService:
     return ScorecardService(TargetRepository(session), ScorecardRepository(session))
 
 

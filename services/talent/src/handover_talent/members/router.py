@@ -39,7 +39,7 @@ internal_router = APIRouter(include_in_schema=False, dependencies=[ServiceCaller
 MemberId = Annotated[UUID, Path(description="The team member's `id`.")]
 
 
-def _service(session: Session) -> TeamMemberService:
+async def _service(session: Session) -> TeamMemberService:
     return TeamMemberService(
         TeamMemberRepository(session),
         TransferRepository(session),
