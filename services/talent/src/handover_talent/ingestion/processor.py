@@ -2,10 +2,13 @@
 
     webhook / batch -> hris_events (committed, NOTIFY) -> Processor -> apply -> applied | dead
 
-One event per transaction: the processor locks the oldest `received` event (`FOR UPDATE SKIP
-LOCKED`, so replicas share the work), applies it as the source's tenant, and records the outcome
-in that same transaction. The change and the `applied` mark commit together or not at all: a
-processor killed mid-way leaves the event `received`, and the next one applies it then.
+A batch of events per transaction: the processor locks the oldest `received` events (`FOR
+UPDATE SKIP LOCKED`, so replicas share the work), applies each as its source's tenant in a
+savepoint of its own, and records the outcomes in that same transaction. The changes and the
+`applied` marks commit together or not at all: a processor killed mid-way leaves the events
+`received`, and the next one applies them then. Batching spares each event a transaction, the
+claim and the source's read; after a failure, events are taken one at a time until one passes,
+so a failing event holds back no batch of others.
 
 An event the pipeline refuses, or that fails, becomes `dead` with the reason, and waits for a
 replay. A database that went away is not the event's fault: the transaction is dropped and the
@@ -33,10 +36,13 @@ from handover_shared.hiring_events import HiringEvent
 from handover_talent.db import MESSAGING
 from handover_talent.errors import UnreadableDelivery
 from handover_talent.ingestion.adapters import ADAPTERS
-from handover_talent.ingestion.models import HrisEvent, HrisSource
+from handover_talent.ingestion.models import HrisSource
 from handover_talent.ingestion.repository import (
     CHANNEL,
+    Claimed,
     EventRepository,
+    Outcome,
+    SourceRepository,
     forget_settled_bodies,
 )
 from handover_talent.ingestion.schemas import EventChannel, EventStatus
@@ -50,6 +56,12 @@ CANONICAL: TypeAdapter[HiringEvent] = TypeAdapter(HiringEvent)
 _MAX_REASON = 1000
 TIDY_EVERY_SECONDS = 3600.0
 MAX_FAILURES = 5
+BATCH_SIZE = 32
+"""Events per transaction: their locks (candidates, requisitions) are held until it commits."""
+_ACT_AS = text(
+    "SELECT set_config('handover.tenant', :tenant, true),"
+    " set_config('handover.all_tenants', :all_tenants, true)"
+)
 
 
 class Processor:
@@ -107,29 +119,33 @@ class Processor:
                 listener.terminate()
 
     async def run_once(self) -> bool:
-        """Apply the oldest waiting event; False if none waits."""
+        """Apply the oldest waiting events; False if none waits."""
+        limit = 1 if self._failures else BATCH_SIZE
         async with self.db.session(ALL_TENANTS) as session, session.begin():
-            event = await EventRepository(session).claim_next()
-            if event is None:
+            events = EventRepository(session)
+            claimed = await events.claim(limit)
+            if not claimed:
                 return False
-            self._current = event.id
-            source = await session.get(HrisSource, event.source_id)
-            assert source is not None  # a foreign key
-            # From here on, as the source's tenant: row-level security holds the apply to it.
-            await session.execute(
-                text(
-                    "SELECT set_config('handover.tenant', :tenant, true),"
-                    " set_config('handover.all_tenants', '', true)"
-                ),
-                {"tenant": str(source.client_id)},
-            )
-            event.attempts += 1
-            status, reason = await self._apply(session, source, event)
-            event.status, event.reason = status, reason
-            event.processed_at = datetime.now(UTC)
-            await session.flush()
-            log.info("hris_event_processed", hris_event=str(event.id), status=status.value)
-        self._current = None
+            sources = await SourceRepository(session).of_ids({e.source_id for e in claimed})
+            publisher = MESSAGING.publisher(session, source="talent")
+            outcomes = []
+            tenant: UUID | None = None
+            for event in claimed:
+                self._current = event.id
+                source = sources[event.source_id]  # a foreign key
+                if source.client_id != tenant:
+                    # As the source's tenant: row-level security holds the apply to it.
+                    tenant = source.client_id
+                    await session.execute(_ACT_AS, {"tenant": str(tenant), "all_tenants": ""})
+                status, reason = await self._apply(session, publisher, source, event)
+                outcomes.append(
+                    Outcome(event.id, status, reason, event.attempts + 1, datetime.now(UTC))
+                )
+                log.info("hris_event_processed", hris_event=str(event.id), status=status.value)
+            self._current = None
+            # The batch may span tenants: its outcomes are recorded as the service.
+            await session.execute(_ACT_AS, {"tenant": "", "all_tenants": "on"})
+            await events.settle(outcomes)
         self._failures.clear()
         return True
 
@@ -167,16 +183,14 @@ class Processor:
             self._next_tidy = time.monotonic() + TIDY_EVERY_SECONDS
 
     async def _apply(
-        self, session: AsyncSession, source: HrisSource, event: HrisEvent
+        self, session: AsyncSession, publisher: Publisher, source: HrisSource, event: Claimed
     ) -> tuple[EventStatus, str | None]:
         try:
             canonical = _read(source, event)
             if canonical is None:
                 return EventStatus.IGNORED, event.reason
             async with session.begin_nested():
-                await self.apply(
-                    session, MESSAGING.publisher(session, source="talent"), source, canonical
-                )
+                await self.apply(session, publisher, source, canonical)
         except UnreadableDelivery as exc:
             return EventStatus.DEAD, f"Unreadable: {exc.detail}"
         except Exception as exc:
@@ -209,7 +223,7 @@ class Processor:
         return connection
 
 
-def _read(source: HrisSource, event: HrisEvent) -> HiringEvent | None:
+def _read(source: HrisSource, event: Claimed) -> HiringEvent | None:
     if event.body is None:
         raise UnreadableDelivery("Its body was erased; there is nothing left to apply.")
     body = event.body

@@ -1,9 +1,10 @@
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import CursorResult, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from sqlmodel import col, select
 from handover_kit.pagination import PageRequest, paginate
 from handover_kit.repository import Repository
 from handover_talent.ingestion.models import HrisEvent, HrisSource
-from handover_talent.ingestion.schemas import EventStatus
+from handover_talent.ingestion.schemas import EventChannel, EventStatus
 
 CHANNEL = "talent_hris_events"
 """NOTIFY channel: the processor wakes when an event is stored or replayed."""
@@ -37,6 +38,10 @@ _KEYS = core_select(*(_SOURCES.c[name] for name in SourceKeys.__dataclass_fields
 
 class SourceRepository(Repository[HrisSource]):
     model = HrisSource
+
+    async def of_ids(self, ids: Iterable[UUID]) -> dict[UUID, HrisSource]:
+        rows = await self.session.scalars(select(HrisSource).where(col(HrisSource.id).in_(ids)))
+        return {source.id: source for source in rows}
 
     async def keys(self, source_id: UUID) -> SourceKeys | None:
         """The source's signing keys, read without the ORM: every delivery asks for them."""
@@ -76,6 +81,32 @@ class Stored:
 
 _EVENTS = HrisEvent.metadata.tables["talent.hris_events"]
 _STORED = (_EVENTS.c.id, _EVENTS.c.event_id, _EVENTS.c.status, _EVENTS.c.duplicate_of)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What applying a claimed event reads of it."""
+
+    id: UUID
+    source_id: UUID
+    channel: EventChannel
+    headers: dict[str, Any]
+    body: bytes | None
+    received_at: datetime
+    reason: str | None
+    attempts: int
+
+
+_CLAIMED = core_select(*(_EVENTS.c[name] for name in Claimed.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: UUID
+    status: EventStatus
+    reason: str | None
+    attempts: int
+    processed_at: datetime
 
 
 class EventRepository(Repository[HrisEvent]):
@@ -179,17 +210,39 @@ class EventRepository(Repository[HrisEvent]):
             )
         )
 
-    async def claim_next(self) -> HrisEvent | None:
-        """The oldest event waiting, locked for this transaction; events other processors hold
-        are skipped, not waited for."""
-        statement = (
-            select(HrisEvent)
-            .where(col(HrisEvent.status) == EventStatus.RECEIVED)
-            .order_by(col(HrisEvent.id))
-            .limit(1)
+    async def claim(self, limit: int) -> Sequence[Claimed]:
+        """The oldest events waiting, at most `limit`, locked for this transaction; events
+        other processors hold are skipped, not waited for. What applying them reads only."""
+        rows = await self.session.execute(
+            _CLAIMED.where(_EVENTS.c.status == EventStatus.RECEIVED)
+            .order_by(_EVENTS.c.id)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return (await self.session.scalars(statement)).first()
+        return tuple(Claimed(*row) for row in rows)
+
+    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Record what became of claimed events, in one statement executed for them all."""
+        await self.session.execute(
+            update(_EVENTS)
+            .where(_EVENTS.c.id == bindparam("outcome_id"))
+            .values(
+                status=bindparam("status"),
+                reason=bindparam("reason"),
+                attempts=bindparam("attempts"),
+                processed_at=bindparam("processed_at"),
+            ),
+            [
+                {
+                    "outcome_id": outcome.id,
+                    "status": outcome.status,
+                    "reason": outcome.reason,
+                    "attempts": outcome.attempts,
+                    "processed_at": outcome.processed_at,
+                }
+                for outcome in outcomes
+            ],
+        )
 
 
 _FORGOTTEN: dict[str, Any] = {"body": None, "headers": {}}
