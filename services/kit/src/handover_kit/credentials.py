@@ -26,6 +26,11 @@ from handover_shared.auth import API_KEY_PREFIX
 SERVICE_ISSUER_PREFIX = "handover-service:"
 SERVICE_TOKEN_LIFETIME = 60
 _ALGORITHM = "EdDSA"
+VERIFIED_TOKEN_SECONDS = 10.0
+"""How long a verified service token is taken on trust when it comes again (never past its
+expiry): a caller reuses one token for many calls, and each would otherwise be parsed twice and
+its signature checked."""
+_VERIFIED_TOKENS_MAX = 256
 
 
 def new_api_key() -> str:
@@ -92,9 +97,30 @@ def mint_service_token(service: str, key: Ed25519PrivateKey, audience: str) -> s
     return jwt.encode(claims, key, algorithm=_ALGORITHM)
 
 
+@dataclass(frozen=True)
+class _Verified:
+    caller: str
+    audience: str
+    key: bytes
+    subject: str
+    until: float
+
+
+_verified: dict[str, _Verified] = {}
+
+
+def _recently_verified(token: str) -> _Verified | None:
+    verified = _verified.get(token)
+    if verified is None or time.time() >= verified.until:
+        return None
+    return verified
+
+
 def service_token_issuer(token: str) -> str | None:
     """The calling service a token claims to come from, unverified; None if not a service
     token. Only chooses which key to verify with."""
+    if (verified := _recently_verified(token)) is not None:
+        return verified.caller
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.InvalidTokenError:
@@ -110,6 +136,14 @@ def verify_service_token(
     """The verified calling service, or jwt.InvalidTokenError."""
     if key is None:
         raise jwt.InvalidTokenError(f"no key is trusted for service {caller!r}")
+    raw_key = key.public_bytes_raw()
+    verified = _recently_verified(token)
+    if verified is not None and (verified.caller, verified.audience, verified.key) == (
+        caller,
+        audience,
+        raw_key,
+    ):
+        return verified.subject
     claims = jwt.decode(
         token,
         key,
@@ -119,7 +153,12 @@ def verify_service_token(
         options={"require": ["iss", "aud", "exp", "iat"]},
         leeway=5,
     )
-    return str(claims["sub"])
+    subject = str(claims["sub"])
+    if len(_verified) >= _VERIFIED_TOKENS_MAX:
+        _verified.clear()  # a handful of callers each reuse a token: this is rare
+    until = min(float(claims["exp"]), time.time() + VERIFIED_TOKEN_SECONDS)
+    _verified[token] = _Verified(caller, audience, raw_key, subject, until)
+    return subject
 
 
 @dataclass
