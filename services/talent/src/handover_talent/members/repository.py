@@ -1,9 +1,11 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import BindParameter, bindparam, func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
 
 from handover_kit.pagination import PageRequest
 from handover_kit.repository import Repository
@@ -20,6 +22,37 @@ class HiringCounts:
     active_members: int
     open_requisitions: int
     unfilled_positions: int
+
+
+def _hiring_counts() -> Select[Any, int, Any]:
+    engagement_id: BindParameter[UUID] = bindparam("engagement_id")
+    hired = (
+        select(func.count())
+        .where(
+            col(TeamMember.requisition_id) == col(Requisition.id),
+            col(TeamMember.status) != MemberStatus.REVERSED,
+        )
+        .correlate(Requisition)
+        .scalar_subquery()
+    )
+    active = (
+        select(func.count())
+        .where(
+            col(TeamMember.engagement_id) == engagement_id,
+            col(TeamMember.status).in_(EMPLOYED),
+        )
+        .scalar_subquery()
+    )
+    requisitions = func.count(col(Requisition.id))
+    unfilled = func.coalesce(func.sum(func.greatest(col(Requisition.headcount) - hired, 0)), 0)
+    return select(active, requisitions, unfilled).where(
+        col(Requisition.engagement_id) == engagement_id,
+        col(Requisition.status).in_(UNFILLED),
+    )
+
+
+# Built once: constructing the statement cost more than running it.
+_HIRING_COUNTS = _hiring_counts()
 
 
 class TeamMemberRepository(Repository[TeamMember]):
@@ -57,33 +90,7 @@ class TeamMemberRepository(Repository[TeamMember]):
     async def hiring_counts(self, engagement_id: UUID) -> HiringCounts:
         """An engagement's hiring, in one round trip: the engagements service asks it on every
         gate check."""
-        hired = (
-            select(func.count())
-            .where(
-                col(TeamMember.requisition_id) == col(Requisition.id),
-                col(TeamMember.status) != MemberStatus.REVERSED,
-            )
-            .correlate(Requisition)
-            .scalar_subquery()
-        )
-        active = (
-            select(func.count())
-            .where(
-                col(TeamMember.engagement_id) == engagement_id,
-                col(TeamMember.status).in_(EMPLOYED),
-            )
-            .scalar_subquery()
-        )
-        requisitions = func.count(col(Requisition.id))
-        unfilled = func.coalesce(func.sum(func.greatest(col(Requisition.headcount) - hired, 0)), 0)
-        row = (
-            await self.session.execute(
-                select(active, requisitions, unfilled).where(
-                    col(Requisition.engagement_id) == engagement_id,
-                    col(Requisition.status).in_(UNFILLED),
-                )
-            )
-        ).one()
+        row = (await self.session.execute(_HIRING_COUNTS, {"engagement_id": engagement_id})).one()
         return HiringCounts(*(int(value) for value in row))
 
     async def hired_for(self, requisition_id: UUID) -> list[TeamMember]:
