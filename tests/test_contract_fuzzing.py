@@ -20,7 +20,9 @@ from handover_tools.services import SERVICES
 from handover_tools.stack import Ports, Stack
 from tests.conftest import free_port_block
 
-pytestmark = pytest.mark.live
+# Every operation is a subtest of one test, which takes about 90 s on a quiet 2-core machine:
+# the suite's per-test timeout would cut it short on a loaded one.
+pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
 
 FUZZ_DATABASE = "handover_fuzz"
 SEED = 20240801

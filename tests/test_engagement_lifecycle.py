@@ -592,6 +592,10 @@ async def test_an_unknown_engagement_is_404(lifecycle: Lifecycle, method: str, s
             {"transfer_option": {"fee": {"amount": "10", "currency": "XYZ"}}},
             ["body", "transfer_option", "fee", "currency"],
         ),
+        (
+            {"transfer_option": {"fee": {"amount": "0.001", "currency": "USD"}}},
+            ["body", "transfer_option", "fee", "amount"],
+        ),
         ({"planned_headcount": 0}, ["body", "planned_headcount"]),
         ({"phase": "operate"}, ["body", "phase"]),
         (

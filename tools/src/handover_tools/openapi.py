@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from handover_tools.services import SERVICES, Service
 
 TITLE = "Handover API"
-VERSION = "0.2.0"
+VERSION = "0.2.1"
 DESCRIPTION = (
     "The system of record for Build-Operate-Transfer engagements: organizations and "
     "engagements, hiring and team members, and the KPIs an engagement is run on. "

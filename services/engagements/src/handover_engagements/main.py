@@ -23,7 +23,7 @@ SPEC = ServiceSpec(
     name="engagements",
     title="Handover engagements",
     description="Organizations and the Build-Operate-Transfer engagements between them.",
-    version="0.2.0",
+    version="0.2.1",
     migrations=MIGRATIONS,
     routers=[
         organizations.router,

@@ -24,7 +24,7 @@ SPEC = ServiceSpec(
     description="The KPIs an engagement is run on and judged ready for transfer by: the metric "
     "catalog, data points and series, targets and SLAs, scorecards and the transfer-readiness "
     "verdict; hiring facts from talent become derived metrics.",
-    version="0.2.0",
+    version="0.2.1",
     migrations=MIGRATIONS,
     routers=[
         metrics_router,

@@ -28,7 +28,7 @@ SPEC = ServiceSpec(
     description="Hiring for the teams an engagement builds: role definitions, requisitions, "
     "candidates and their applications, the team members hired, and whose employment they are "
     "in; and the HRIS/ATS sources that push hiring events.",
-    version="0.2.0",
+    version="0.2.1",
     migrations=MIGRATIONS,
     routers=[
         roles_router,

@@ -81,6 +81,9 @@ class PlannedPhases(BaseModel):
     transfer: DateWindow | None = None
 
 
+AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+
+
 class Money(BaseModel):
     # One schema for requests and answers alike: the amount is a decimal string either way.
     model_config = ConfigDict(
@@ -89,9 +92,16 @@ class Money(BaseModel):
         json_schema_extra={"examples": [{"amount": "250000.00", "currency": "USD"}]},
     )
 
+    # Documented as the decimal string it is answered as, with the digits it may have: a bare
+    # "number" would promise values (0.001, 1e20) that are refused. A number is still read.
     amount: Annotated[
-        Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
-    ] = Field(description="In the currency's major unit.", examples=["250000.00"])
+        Decimal,
+        Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+        WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN}),
+    ] = Field(
+        description="In the currency's major unit: up to 12 digits, and 2 after the point.",
+        examples=["250000.00"],
+    )
     currency: ISO4217 = Field(description="ISO 4217 code.", examples=["USD"])
 
 
