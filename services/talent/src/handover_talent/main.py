@@ -1,4 +1,3 @@
-import asyncio
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -80,12 +79,9 @@ def create_app(
     settings = settings or Settings()
     poll = settings.hris_poll_seconds
     retention = timedelta(days=settings.hris_body_retention_days)
-    hris_wake = asyncio.Event()  # set when a webhook delivery is stored by this process
 
     def hris_processor(db: Database) -> AbstractAsyncContextManager[None]:
-        processor = Processor(
-            db, apply_to_pipeline, poll_interval=poll, body_retention=retention, wake=hris_wake
-        )
+        processor = Processor(db, apply_to_pipeline, poll_interval=poll, body_retention=retention)
         return processor.running()
 
     app = create_service_app(
@@ -96,5 +92,4 @@ def create_app(
         workers=[hris_processor],
     )
     app.state.hris_secrets = SecretBox(settings.hris_keys())
-    app.state.hris_wake = hris_wake
     return app

@@ -72,14 +72,12 @@ class Processor:
         *,
         poll_interval: float,
         body_retention: timedelta = timedelta(days=30),
-        wake: asyncio.Event | None = None,
     ) -> None:
         self.db = db
         self.apply = apply
         self.poll_interval = poll_interval
         self.body_retention = body_retention
-        # Set by a NOTIFY, or directly by this process's webhook receiver (`wake`).
-        self._wake = wake or asyncio.Event()
+        self._wake = asyncio.Event()
         self._next_tidy = 0.0
         self._current: UUID | None = None
         self._failures: dict[UUID, int] = {}

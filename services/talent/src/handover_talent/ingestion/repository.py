@@ -112,13 +112,12 @@ class Outcome:
 class EventRepository(Repository[HrisEvent]):
     model = HrisEvent
 
-    async def store(self, source: Parties, *, notify: bool = True, **values: Any) -> Stored:
+    async def store(self, source: Parties, **values: Any) -> Stored:
         """Store an event once per (source, event id); `new` if it is. A redelivery is stored
         as a `duplicate` of the first, without its body. The unique index decides, so two
         deliveries at once cannot both be new: the second waits for the first's commit.
 
-        A new event is inserted, and (with `notify`) the processors notified, in one
-        statement."""
+        A new event is inserted, and the processor notified, in one statement."""
         parties = {
             "source_id": source.id,
             "client_id": source.client_id,
@@ -134,9 +133,10 @@ class EventRepository(Repository[HrisEvent]):
             .returning(*_STORED)
             .cte("inserted")
         )
-        notified = (func.pg_notify(CHANNEL, ""),) if notify else ()
         row = (
-            await self.session.execute(core_select(*inserted.c, *notified).select_from(inserted))
+            await self.session.execute(
+                core_select(*inserted.c, func.pg_notify(CHANNEL, "")).select_from(inserted)
+            )
         ).first()
         if row is not None:
             return Stored(row.id, row.event_id, row.status, row.duplicate_of, new=True)

@@ -1,4 +1,3 @@
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from http import HTTPStatus
@@ -58,17 +57,9 @@ def _ingestion(session: Session, box: Box) -> IngestionService:
 
 async def _delivery_transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """A vendor's delivery has no principal: its signature, checked against the source, is its
-    credential. Stored as the service itself, committed before the answer.
-
-    Once committed, this process's processor is woken directly rather than by a NOTIFY: a
-    NOTIFY takes a database-wide lock at commit, which made every delivery's commit (and its
-    WAL flush) wait for the one before. Each replica's processor applies what it stored, and
-    any replica's takes up the rest at its next poll."""
+    credential. Stored as the service itself, committed before the answer."""
     async with database(request).session(ALL_TENANTS) as session, session.begin():
         yield session
-    wake = request.app.state.hris_wake
-    assert isinstance(wake, asyncio.Event)
-    wake.set()
 
 
 def _delivery_ingestion(

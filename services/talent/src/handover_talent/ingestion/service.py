@@ -104,8 +104,7 @@ class IngestionService:
     async def receive(
         self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> Stored | None:
-        """Verify a vendor's delivery, then store it; None for a ping, which is not stored.
-        No NOTIFY: the caller wakes this process's processor once the delivery is committed."""
+        """Verify a vendor's delivery, then store it; None for a ping, which is not stored."""
         source = await self.sources.keys(source_id)
         if source is None:
             raise SourceNotFound(f"There is no HRIS source {source_id}.")
@@ -120,7 +119,6 @@ class IngestionService:
         ignored = event is None
         return await self.events.store(
             source,
-            notify=False,
             event_id=delivery.event_id,
             channel=EventChannel.WEBHOOK,
             action=delivery.action,
