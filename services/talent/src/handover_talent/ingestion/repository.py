@@ -33,7 +33,10 @@ class SourceKeys:
 
 
 _SOURCES = HrisSource.metadata.tables["talent.hris_sources"]
-_KEYS = core_select(*(_SOURCES.c[name] for name in SourceKeys.__dataclass_fields__))
+# Built once: building a statement (coercing its values) cost more than running it.
+_KEYS = core_select(*(_SOURCES.c[name] for name in SourceKeys.__dataclass_fields__)).where(
+    _SOURCES.c.id == bindparam("source_id")
+)
 
 
 class SourceRepository(Repository[HrisSource]):
@@ -45,7 +48,7 @@ class SourceRepository(Repository[HrisSource]):
 
     async def keys(self, source_id: UUID) -> SourceKeys | None:
         """The source's signing keys, read without the ORM: every delivery asks for them."""
-        row = (await self.session.execute(_KEYS.where(_SOURCES.c.id == source_id))).first()
+        row = (await self.session.execute(_KEYS, {"source_id": source_id})).first()
         return None if row is None else SourceKeys(*row)
 
     async def list(
@@ -109,6 +112,32 @@ class Outcome:
     processed_at: datetime
 
 
+_NEW_DEFAULTS: dict[str, Any] = {
+    "kind": None,
+    "candidate_ref": None,
+    "status": EventStatus.RECEIVED,
+    "reason": None,
+    "processed_at": None,
+}
+_NEW_COLUMNS = (
+    *("source_id", "client_id", "partner_id", "event_id", "channel", "action", "headers", "body"),
+    *_NEW_DEFAULTS,
+)
+# Built once, executed with each event's values: a new event is inserted (unless its source
+# sent it before) and the processors notified in one statement.
+_INSERTED = (
+    insert(_EVENTS)
+    .values({name: bindparam(name, type_=_EVENTS.c[name].type) for name in _NEW_COLUMNS})
+    .on_conflict_do_nothing(
+        index_elements=[_EVENTS.c.source_id, _EVENTS.c.event_id],
+        index_where=_EVENTS.c.duplicate_of.is_(None),
+    )
+    .returning(*_STORED)
+    .cte("inserted")
+)
+_STORE_NEW = core_select(*_INSERTED.c, func.pg_notify(CHANNEL, "")).select_from(_INSERTED)
+
+
 class EventRepository(Repository[HrisEvent]):
     model = HrisEvent
 
@@ -123,20 +152,8 @@ class EventRepository(Repository[HrisEvent]):
             "client_id": source.client_id,
             "partner_id": source.partner_id,
         }
-        inserted = (
-            insert(_EVENTS)
-            .values(**parties, **values)
-            .on_conflict_do_nothing(
-                index_elements=[_EVENTS.c.source_id, _EVENTS.c.event_id],
-                index_where=_EVENTS.c.duplicate_of.is_(None),
-            )
-            .returning(*_STORED)
-            .cte("inserted")
-        )
         row = (
-            await self.session.execute(
-                core_select(*inserted.c, func.pg_notify(CHANNEL, "")).select_from(inserted)
-            )
+            await self.session.execute(_STORE_NEW, {**_NEW_DEFAULTS, **parties, **values})
         ).first()
         if row is not None:
             return Stored(row.id, row.event_id, row.status, row.duplicate_of, new=True)
