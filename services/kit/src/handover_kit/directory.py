@@ -137,6 +137,11 @@ class PrincipalDirectory:
         """A credential made seconds ago works at once: an unknown one refreshes the directory,
         at most once per `miss_refresh_seconds`, so made-up keys cannot flood the source."""
         now = self._clock()
+        if self._lock.locked():
+            # A refresh is under way (a new member's first requests come together): its
+            # answer costs the source nothing more, and is the one that may know them.
+            async with self._lock:
+                return True
         if now - self._last_miss_refresh < self.miss_refresh_seconds:
             return False
         self._last_miss_refresh = now
