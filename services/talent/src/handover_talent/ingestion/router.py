@@ -155,17 +155,22 @@ async def rotate_hris_secret(
 async def receive_hris_delivery(
     source_id: UUID,
     request: Request,
-    response: Response,
     service: Annotated[IngestionService, Depends(_delivery_ingestion)],
-) -> HrisReceipt:
+) -> Response:
     body = await request.body()
     stored = await service.receive(source_id, request.headers, body, utcnow())
     if stored is None:
-        response.status_code = HTTPStatus.OK
-        return HrisReceipt(event_id="ping")
-    if not stored.new:
-        response.status_code = HTTPStatus.OK
-    return HrisReceipt(id=stored.id, event_id=stored.event_id, status=stored.status)
+        return _receipt(HrisReceipt(event_id="ping"), HTTPStatus.OK)
+    return _receipt(
+        HrisReceipt(id=stored.id, event_id=stored.event_id, status=stored.status),
+        HTTPStatus.ACCEPTED if stored.new else HTTPStatus.OK,
+    )
+
+
+def _receipt(receipt: HrisReceipt, status: HTTPStatus) -> Response:
+    # Encoded here: the route is out of the OpenAPI document, so a response model would only
+    # validate again what was just built, on every delivery.
+    return Response(receipt.model_dump_json(), status, media_type="application/json")
 
 
 @router.post(
