@@ -5,7 +5,7 @@ on the tenant tables hold it to that: a query that forgets a filter still leaks 
 session that states no tenancy sees no tenant rows at all.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import registry
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
-from sqlalchemy.util import await_
 from sqlmodel import Field
 
 from handover_kit.auth import CurrentPrincipal
@@ -98,73 +97,24 @@ class TenantSession(orm.Session):
     """A session whose every transaction begins by setting the tenancy in `info`."""
 
 
-_SET_TENANCY = (
-    "SELECT set_config('handover.tenant', {tenant}, true),"
-    " set_config('handover.all_tenants', {all_tenants}, true)"
-)
-
-
-class TenantConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
-    """asyncpg's connection, able to begin a transaction and set its tenancy in one round trip
-    rather than two: the tenancy rides in the same simple query as the BEGIN."""
-
-    _then: str | None = None
-
-    async def execute(
-        self,
-        query: str,
-        *args: Any,
-        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature, overridden
-    ) -> str:
-        then, self._then = self._then, None
-        if then is not None and not args and query.startswith("BEGIN"):
-            query = f"{query.rstrip(';')}; {then}"
-        result: str = await super().execute(query, *args, timeout=timeout)
-        return result
-
-    async def begin_then(self, begin: Callable[[], Awaitable[None]], statement: str) -> bool:
-        """Run `begin` (SQLAlchemy's start of the transaction, which sends BEGIN through
-        `execute`) with `statement` in the same query; whether it went with it."""
-        self._then = statement
-        try:
-            await begin()
-            return self._then is None
-        finally:
-            self._then = None
-
-
-def _tenancy_literals(tenancy: Tenancy) -> dict[str, str]:
-    # A UUID's text and fixed words only, so quoting them as literals is safe.
-    tenant = str(UUID(str(tenancy.tenant))) if tenancy.tenant else ""
-    return {"tenant": tenant, "all_tenants": "on" if tenancy.all_tenants else ""}
-
-
-def _begin_with_tenancy(connection: Connection, values: dict[str, str]) -> bool:
-    """Begin the connection's transaction with the tenancy set, in one round trip, where it
-    has not begun yet. SQLAlchemy's asyncpg adapter begins lazily, at the first statement, by
-    its `_start_transaction`; without it (another version), the caller sets the tenancy apart."""
-    fairy = connection.connection
-    adapter, driver = fairy.dbapi_connection, fairy.driver_connection
-    begin = getattr(adapter, "_start_transaction", None)
-    if not isinstance(driver, TenantConnection) or begin is None:
-        return False
-    if getattr(adapter, "_transaction", True) is not None or driver.is_in_transaction():
-        return False
-    literals = {name: f"'{value}'" for name, value in values.items()}
-    return bool(await_(driver.begin_then(begin, _SET_TENANCY.format(**literals))))
-
-
 @event.listens_for(TenantSession, "after_begin")
 def _set_tenancy(session: orm.Session, _: object, connection: Connection) -> None:
     tenancy = session.info.get(_TENANCY)
     if tenancy is None:
         return
     assert isinstance(tenancy, Tenancy)
-    values = _tenancy_literals(tenancy)
-    if not _begin_with_tenancy(connection, values):
-        connection.execute(
-            text(_SET_TENANCY.format(tenant=":tenant", all_tenants=":all_tenants")), values
-        )
+    # Its own statement, through SQLAlchemy, so that a connection lost here is handled as any
+    # disconnect is: invalidated, and answered 503.
+    connection.execute(
+        text(
+            "SELECT set_config('handover.tenant', :tenant, true),"
+            " set_config('handover.all_tenants', :all_tenants, true)"
+        ),
+        {
+            "tenant": str(tenancy.tenant) if tenancy.tenant else "",
+            "all_tenants": "on" if tenancy.all_tenants else "",
+        },
+    )
 
 
 def _refuse_closed(_: object, record: ConnectionPoolEntry, __: object) -> None:
@@ -184,7 +134,6 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_max_overflow,
             connect_args={
-                "connection_class": TenantConnection,
                 "timeout": 5,
                 "server_settings": {
                     "application_name": application_name,
