@@ -38,7 +38,7 @@ Tenancy = tuple[str, str]
 """The values of handover.tenant and handover.all_tenants, as handover_kit.db sets them."""
 
 SERVICES = ("engagements", "talent", "kpi")
-# Sent with the BEGIN, in one round trip, as the services begin a transaction (handover_kit.db).
+# Sent with the BEGIN, in one round trip: the limit; the services (handover_kit.db) take two.
 BEGIN_WITH_TENANCY = (
     "BEGIN; SELECT set_config('handover.tenant', {}, true),"
     " set_config('handover.all_tenants', {}, true)"
@@ -198,8 +198,8 @@ def _tenancy(request: Request) -> Tenancy:
 
 @asynccontextmanager
 async def _transaction(pool: Any, tenancy: Tenancy) -> AsyncIterator[Any]:
-    """A connection of `pool` in a transaction with `tenancy` set, as the services open one:
-    BEGIN and the tenancy in one round trip, then the statements, then COMMIT."""
+    """A connection of `pool` in a transaction with `tenancy` set: BEGIN and the tenancy in
+    one round trip, then the statements, then COMMIT."""
     async with pool.acquire() as connection:
         await connection.execute(BEGIN_WITH_TENANCY.format(*map(_literal, tenancy)))
         try:
