@@ -29,7 +29,7 @@ MembershipId = Annotated[UUID, Path(description="The membership's `id`.")]
 ApiKeyId = Annotated[UUID, Path(description="The API key's `id`.")]
 
 
-def _service(session: Session) -> AccessService:
+async def _service(session: Session) -> AccessService:
     return AccessService.of(session)
 
 

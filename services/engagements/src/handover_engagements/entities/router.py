@@ -29,7 +29,7 @@ EntityId = Annotated[UUID, Path(description="The legal entity's `id`.")]
 _WRITE = [require(Scope.ENGAGEMENTS_WRITE, Scope.ORGANIZATION_ADMIN)]
 
 
-def _service(session: Session) -> LegalEntityService:
+async def _service(session: Session) -> LegalEntityService:
     return LegalEntityService(LegalEntityRepository(session), OrganizationRepository(session))
 
 

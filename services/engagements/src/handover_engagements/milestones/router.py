@@ -31,7 +31,7 @@ EngagementId = Annotated[UUID, Path(description="The engagement's `id`.")]
 MilestoneId = Annotated[UUID, Path(description="The milestone's `id`.")]
 
 
-def _service(session: Session) -> MilestoneService:
+async def _service(session: Session) -> MilestoneService:
     return MilestoneService(
         MilestoneRepository(session), EngagementRepository(session), AuditTrail(session)
     )

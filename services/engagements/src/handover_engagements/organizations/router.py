@@ -20,7 +20,7 @@ from handover_shared.auth import Scope
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
 
-def _service(session: Session) -> OrganizationService:
+async def _service(session: Session) -> OrganizationService:
     return OrganizationService(OrganizationRepository(session))
 
 

@@ -31,7 +31,7 @@ EngagementId = Annotated[UUID, Path(description="The engagement's `id`.")]
 RiskId = Annotated[UUID, Path(description="The risk's `id`.")]
 
 
-def _service(session: Session) -> RiskService:
+async def _service(session: Session) -> RiskService:
     return RiskService(RiskRepository(session), EngagementRepository(session), AuditTrail(session))
 
 

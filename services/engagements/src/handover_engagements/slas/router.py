@@ -24,7 +24,7 @@ EngagementId = Annotated[UUID, Path(description="The engagement's `id`.")]
 SlaId = Annotated[UUID, Path(description="The SLA's `id`.")]
 
 
-def _service(session: Session) -> SlaService:
+async def _service(session: Session) -> SlaService:
     return SlaService(
         SlaRepository(session),
         EngagementRepository(session),

@@ -24,7 +24,7 @@ from handover_shared.auth import Scope
 router = APIRouter(prefix="/v1/engagements/{engagement_id}/transfer-plan", tags=["transfer-plans"])
 
 
-def _service(session: Session) -> TransferPlanService:
+async def _service(session: Session) -> TransferPlanService:
     return TransferPlanService(session)
 
 

@@ -53,7 +53,7 @@ def _says_no_such_engagement(response: httpx.Response) -> bool:
     return isinstance(body, dict) and body.get("type") == ENGAGEMENT_NOT_FOUND
 
 
-def engagements_client(request: Request) -> EngagementsClient:
+async def engagements_client(request: Request) -> EngagementsClient:
     return EngagementsClient(upstream(request.state, UPSTREAM))
 
 

@@ -21,7 +21,7 @@ from handover_shared.auth import Scope
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 
-def _service(session: Session) -> MetricService:
+async def _service(session: Session) -> MetricService:
     return MetricService(MetricRepository(session))
 
 

@@ -80,7 +80,7 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def _service(
+async def _service(
     session: Session, engagements: Engagements, principal: CurrentPrincipal, request: Request
 ) -> PointService:
     return PointService(session, engagements, principal, settings_of(request))

@@ -19,7 +19,7 @@ from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 
-def _service(session: Session, engagements: Engagements) -> TargetService:
+async def _service(session: Session, engagements: Engagements) -> TargetService:
     return TargetService(TargetRepository(session), MetricRepository(session), engagements)
 
 

@@ -38,7 +38,7 @@ PREFIX = "/v1/hris"
 router = APIRouter(prefix=PREFIX, tags=["hris"])
 
 
-def secret_box(request: Request) -> SecretBox:
+async def secret_box(request: Request) -> SecretBox:
     box = request.app.state.hris_secrets
     assert isinstance(box, SecretBox)
     return box
@@ -47,11 +47,11 @@ def secret_box(request: Request) -> SecretBox:
 Box = Annotated[SecretBox, Depends(secret_box)]
 
 
-def _sources(session: Session, box: Box) -> SourceService:
+async def _sources(session: Session, box: Box) -> SourceService:
     return SourceService(SourceRepository(session), box)
 
 
-def _ingestion(session: Session, box: Box) -> IngestionService:
+async def _ingestion(session: Session, box: Box) -> IngestionService:
     return IngestionService(SourceRepository(session), EventRepository(session), box)
 
 
@@ -62,7 +62,7 @@ async def _delivery_transaction(request: Request) -> AsyncIterator[AsyncSession]
         yield session
 
 
-def _delivery_ingestion(
+async def _delivery_ingestion(
     session: Annotated[AsyncSession, Depends(_delivery_transaction, scope="function")], box: Box
 ) -> IngestionService:
     return IngestionService(SourceRepository(session), EventRepository(session), box)

@@ -48,11 +48,11 @@ CandidateId = Annotated[UUID, Path(description="The candidate's `id`.")]
 ApplicationId = Annotated[UUID, Path(description="The application's `id`.")]
 
 
-def _candidates(session: Session, engagements: Engagements) -> CandidateService:
+async def _candidates(session: Session, engagements: Engagements) -> CandidateService:
     return CandidateService(CandidateRepository(session), engagements)
 
 
-def _applications(session: Session) -> ApplicationService:
+async def _applications(session: Session) -> ApplicationService:
     return ApplicationService(
         ApplicationRepository(session),
         CandidateRepository(session),

@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 RequisitionId = Annotated[UUID, Path(description="The requisition's `id`.")]
 
 
-def _service(session: Session, engagements: Engagements) -> RequisitionService:
+async def _service(session: Session, engagements: Engagements) -> RequisitionService:
     return RequisitionService(
         RequisitionRepository(session), engagements, MESSAGING.publisher(session, source="talent")
     )

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/roles", tags=["roles"])
 RoleId = Annotated[UUID, Path(description="The role's `id`.")]
 
 
-def _service(session: Session, engagements: Engagements) -> RoleService:
+async def _service(session: Session, engagements: Engagements) -> RoleService:
     return RoleService(RoleRepository(session), engagements)
 
 
