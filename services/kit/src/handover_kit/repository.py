@@ -4,8 +4,12 @@ Domain repositories subclass it, set `model`, and add the queries that are their
 """
 
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
 
+import asyncpg
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, select
@@ -47,3 +51,29 @@ class Repository(Generic[ModelT]):
             if value is not None:
                 statement = statement.where(column == value)
         return await paginate(self.session, statement, key, page, after)
+
+
+class Rows(Generic[ModelT]):
+    """`model` instances made from the driver's rows (`Database.reading`), as the ORM makes
+    them: every column, enums as their members. The rows come from the database, which
+    checked them on the way in, so they are not validated again."""
+
+    def __init__(self, model: type[ModelT]) -> None:
+        table = model.__table__  # type: ignore[attr-defined]
+        assert isinstance(table, Table)
+        self.model = model
+        self.table = f"{table.schema}.{table.name}"
+        self.columns = ", ".join(table.columns.keys())
+        """For `SELECT`: every column the model maps."""
+        self._enums: dict[str, type[Enum]] = {
+            name: column.type.enum_class
+            for name, column in table.columns.items()
+            if isinstance(column.type, SAEnum) and column.type.enum_class is not None
+        }
+
+    def __call__(self, row: asyncpg.Record) -> ModelT:
+        values = dict(row)
+        for name, enum in self._enums.items():
+            if values[name] is not None:
+                values[name] = enum(values[name])
+        return cast(ModelT, self.model.model_construct(**values))

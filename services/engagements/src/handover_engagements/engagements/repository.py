@@ -1,14 +1,16 @@
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from handover_engagements.engagements.models import Engagement
 from handover_engagements.engagements.schemas import BusinessFunction, DeliveryModel, Phase
 from handover_engagements.entities.models import LegalEntity
-from handover_kit.pagination import PageRequest, paginate
-from handover_kit.repository import Repository
+from handover_kit.pagination import PageRequest, next_cursor, paginate
+from handover_kit.repository import Repository, Rows
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,56 @@ class EngagementRepository(Repository[Engagement]):
         """Whose a legal entity is and where, if the caller may see it."""
         entity = await self.session.get(LegalEntity, entity_id)
         return None if entity is None else LegalEntityFacts(entity.organization_id, entity.country)
+
+
+ENGAGEMENTS = Rows(Engagement)
+_SELECT = f"SELECT {ENGAGEMENTS.columns} FROM {ENGAGEMENTS.table}"  # noqa: S608 - from the model
+_BY_ID = f"{_SELECT} WHERE id = $1"
+# Each filter as a condition on its own parameter; only those given are sent.
+_FILTERS = {
+    "client_id": "client_id = ${}",
+    "partner_id": "partner_id = ${}",
+    "phase": "phase = ${}",
+    "delivery_model": "delivery_model = ${}",
+    "country": "destination_country = ${}",
+    "business_function": "business_functions @> ARRAY[${}]::varchar(32)[]",
+    "q": "lower(name) LIKE ${} ESCAPE '\\'",
+}
+
+
+class EngagementRows:
+    """The engagements that reads return, straight from the driver (see
+    `handover_kit.db.Database.reading`): the same rows as `EngagementRepository`'s, at a
+    fraction of the cost, for the routes called most."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def get(self, engagement_id: UUID) -> Engagement | None:
+        row = await self.connection.fetchrow(_BY_ID, engagement_id)
+        return None if row is None else ENGAGEMENTS(row)
+
+    async def list(
+        self, page: PageRequest, filters: EngagementFilter
+    ) -> tuple[list[Engagement], str | None]:
+        conditions: list[str] = []
+        arguments: list[Any] = []
+
+        def where(condition: str, argument: object) -> None:
+            arguments.append(argument)
+            conditions.append(condition.format(len(arguments)))
+
+        for name, condition in _FILTERS.items():
+            value = getattr(filters, name)
+            if value is not None and value != "":
+                if name == "q":
+                    value = _like(value.lower())
+                where(condition, value)
+        after = page.after_id()
+        if after is not None:
+            where("id > ${}", after)
+        arguments.append(page.limit + 1)
+        where_clause = " AND ".join(conditions) or "true"
+        sql = f"{_SELECT} WHERE {where_clause} ORDER BY id LIMIT ${len(arguments)}"
+        rows = [ENGAGEMENTS(row) for row in await self.connection.fetch(sql, *arguments)]
+        return rows[: page.limit], next_cursor([row.id for row in rows], page.limit)

@@ -20,10 +20,10 @@ from handover_engagements.engagements.schemas import (
     Timeline,
     TransitionCreate,
 )
-from handover_engagements.engagements.service import EngagementService, read
+from handover_engagements.engagements.service import EngagementReader, EngagementService, read
 from handover_kit.auth import Principal, ServiceCaller, require
 from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
-from handover_kit.db import Session
+from handover_kit.db import ReadConnection, Session
 from handover_kit.errors import problem_responses
 from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
@@ -98,7 +98,7 @@ async def create_engagement(
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def list_engagements(
-    service: Service,
+    connection: ReadConnection,
     page: PageParams,
     client_id: Annotated[UUID | None, Query(description="Only this client's.")] = None,
     partner_id: Annotated[UUID | None, Query(description="Only this partner's.")] = None,
@@ -127,7 +127,7 @@ async def list_engagements(
         ),
     ] = None,
 ) -> EngagementPage:
-    items, cursor = await service.list(
+    items, cursor = await EngagementReader(connection).list(
         page,
         EngagementFilter(
             client_id=client_id,
@@ -150,9 +150,9 @@ async def list_engagements(
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_engagement(
-    engagement_id: EngagementId, service: Service, response: Response
+    engagement_id: EngagementId, connection: ReadConnection, response: Response
 ) -> EngagementRead:
-    engagement = await service.get(engagement_id)
+    engagement = await EngagementReader(connection).get(engagement_id)
     set_etag(response, engagement.version)
     return read(engagement)
 

@@ -3,6 +3,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_engagements.audit.service import AuditTrail
@@ -11,7 +12,11 @@ from handover_engagements.clients.talent import TalentClient
 from handover_engagements.engagements import lifecycle
 from handover_engagements.engagements.gates import Gates
 from handover_engagements.engagements.models import Engagement
-from handover_engagements.engagements.repository import EngagementFilter, EngagementRepository
+from handover_engagements.engagements.repository import (
+    EngagementFilter,
+    EngagementRepository,
+    EngagementRows,
+)
 from handover_engagements.engagements.schemas import (
     DeliveryModel,
     EngagementCreate,
@@ -140,6 +145,25 @@ def snapshot(engagement: Engagement) -> dict[str, Any]:
 def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     names = [name for name in before if before[name] != after[name]]
     return {name: before[name] for name in names}, {name: after[name] for name in names}
+
+
+class EngagementReader:
+    """Engagements as reads return them, on a read-only connection (`ReadConnection`): the
+    routes called most, at a fraction of a session's cost."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.rows = EngagementRows(connection)
+
+    async def get(self, engagement_id: UUID) -> Engagement:
+        engagement = await self.rows.get(engagement_id)
+        if engagement is None:
+            raise EngagementNotFound(f"There is no engagement {engagement_id}.")
+        return engagement
+
+    async def list(
+        self, page: PageRequest, filters: EngagementFilter
+    ) -> tuple[list[Engagement], str | None]:
+        return await self.rows.list(page, filters)
 
 
 class EngagementService:
