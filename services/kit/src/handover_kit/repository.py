@@ -54,7 +54,7 @@ class Repository(Generic[ModelT]):
 
 
 class Rows(Generic[ModelT]):
-    """`model` instances made from the driver's rows (`Database.reading`), as the ORM makes
+    """`model` instances made from the driver's rows (`Database.raw`), as the ORM makes
     them: every column, enums as their members. The rows come from the database, which
     checked them on the way in, so they are not validated again."""
 

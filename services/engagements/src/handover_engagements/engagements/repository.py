@@ -95,7 +95,7 @@ _FILTERS = {
 
 class EngagementRows:
     """The engagements that reads return, straight from the driver (see
-    `handover_kit.db.Database.reading`): the same rows as `EngagementRepository`'s, at a
+    `handover_kit.db.Database.raw`): the same rows as `EngagementRepository`'s, at a
     fraction of the cost, for the routes called most."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
