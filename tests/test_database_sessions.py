@@ -1,9 +1,12 @@
-"""The kit's database sessions: the tenancy a transaction begins with stays in it, and a pooled
-connection the server closed is replaced before a request uses it."""
+"""The kit's database sessions and raw transactions: the tenancy a transaction begins with stays
+in it and no further, and a pooled connection the server closed is replaced before a request
+uses it."""
 
 import asyncio
 from uuid import uuid4
 
+import asyncpg
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
@@ -53,3 +56,66 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_before_it_is_us
     finally:
         await db.dispose()
     assert after != before
+
+
+RAW_TENANCY = (
+    "SELECT current_setting('handover.tenant', true), "
+    "current_setting('handover.all_tenants', true), pg_backend_pid()"
+)
+
+
+async def test_a_raw_transaction_sees_its_tenancy_and_leaves_nothing_behind(
+    database_url: URL,
+) -> None:
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    tenant = uuid4()
+    try:
+        async with db.raw(Tenancy(tenant=tenant)) as connection:
+            inside = await connection.fetchrow(RAW_TENANCY)
+        async with db.engine.connect() as connection:
+            after = (await connection.execute(TENANCY)).one()
+    finally:
+        await db.dispose()
+    assert inside is not None
+    assert (inside[0], inside[1]) == (str(tenant), "")
+    assert after[2] == inside[2]  # the same pooled connection, and its settings are gone
+    assert after[:2] in {("", ""), (None, None)}
+
+
+async def test_a_raw_transaction_that_fails_is_rolled_back_before_its_connection_is_reused(
+    database_url: URL,
+) -> None:
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    failed: list[int] = []
+
+    async def read_then_fail() -> None:
+        async with db.raw(Tenancy(all_tenants=True)) as connection:
+            failed.append(await connection.fetchval("SELECT pg_backend_pid()"))
+            raise LookupError
+
+    try:
+        with pytest.raises(LookupError):
+            await read_then_fail()
+        pooled = await db.engine.raw_connection()
+        try:
+            reused = pooled.driver_connection
+            assert isinstance(reused, asyncpg.Connection)
+            assert [await reused.fetchval("SELECT pg_backend_pid()")] == failed
+            assert not reused.is_in_transaction()
+        finally:
+            pooled.close()
+    finally:
+        await db.dispose()
+
+
+async def test_a_raw_transaction_is_read_only_unless_asked_otherwise(database_url: URL) -> None:
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    write = "CREATE TEMPORARY TABLE raw_write_probe (id int)"
+    try:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            async with db.raw(Tenancy(all_tenants=True)) as connection:
+                await connection.execute(write)
+        async with db.raw(Tenancy(all_tenants=True), read_only=False) as connection:
+            await connection.execute(write)
+    finally:
+        await db.dispose()

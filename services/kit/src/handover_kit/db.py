@@ -19,14 +19,13 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import registry
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlmodel import Field
 
@@ -159,16 +158,21 @@ class Database:
         paths: BEGIN and the tenancy go in one round trip, and no ORM stands between the rows
         and the caller. A statement costs a fifth of what it does through a session; use it
         where a route is called often and its SQL is simple. Committed when the block ends."""
-        async with self.engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
+        # The pool's own connection, without SQLAlchemy's Connection around it: a third of the
+        # cost of checking one out, and none of its transaction bookkeeping.
+        pooled = await self.engine.raw_connection()
+        try:
+            raw = pooled.driver_connection
             assert isinstance(raw, asyncpg.Connection)
-            await _end(connection, raw, _begin(tenancy, read_only=read_only))
+            await _end(pooled, raw, _begin(tenancy, read_only=read_only))
             try:
                 yield raw
             except BaseException:
-                await _end(connection, raw, "ROLLBACK")
+                await _end(pooled, raw, "ROLLBACK")
                 raise
-            await _end(connection, raw, "COMMIT")
+            await _end(pooled, raw, "COMMIT")
+        finally:
+            pooled.close()  # back to the pool
 
     async def scalar(self, statement: Executable) -> object:
         async with self.engine.connect() as connection:
@@ -187,13 +191,13 @@ def _begin(tenancy: Tenancy, *, read_only: bool) -> str:
     )
 
 
-async def _end(connection: AsyncConnection, raw: asyncpg.Connection, statement: str) -> None:
+async def _end(pooled: PoolProxiedConnection, raw: asyncpg.Connection, statement: str) -> None:
     """Run a transaction-control statement the pool knows nothing of; should it fail, the
     connection is dropped, as the pool would otherwise hand out an open transaction."""
     try:
         await raw.execute(statement)
     except BaseException:
-        await connection.invalidate()
+        pooled.invalidate()
         raise
 
 

@@ -11,7 +11,7 @@ import asyncpg
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapped, configure_mappers
 from sqlmodel import SQLModel, select
 
 from handover_kit.db import flush_unique
@@ -72,6 +72,10 @@ class Rows(Generic[ModelT]):
         }
 
     def __call__(self, row: asyncpg.Record) -> ModelT:
+        if self.model.__mapper__.configured is False:  # type: ignore[attr-defined]
+            # Attributes work once every mapper is configured, which the ORM's first query
+            # does; these rows may come first.
+            configure_mappers()
         values = dict(row)
         for name, enum in self._enums.items():
             if values[name] is not None:
