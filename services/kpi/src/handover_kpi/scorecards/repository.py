@@ -1,13 +1,12 @@
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+import asyncpg
 
-from handover_kpi.metrics.models import Metric
+from handover_kpi.metrics.schemas import MetricDirection, MetricUnit
+from handover_kpi.targets.schemas import TargetSource
+from handover_shared.kpi import Comparator
 
 
 @dataclass(frozen=True)
@@ -16,44 +15,75 @@ class Reading:
     value: float
 
 
-# Per metric, a backward walk of the natural-key index (engagement, metric, at) that stops
-# after `count` engagement-wide points: the cost does not grow with the metric's history. The
+@dataclass(frozen=True)
+class ActiveTarget:
+    """A target that applies, with its metric as the catalog describes it (None for a metric
+    not in the catalog) and the metric's latest engagement-wide readings, newest first."""
+
+    id: UUID
+    metric_key: str
+    source: TargetSource
+    comparator: Comparator
+    threshold: float
+    at_risk_margin: float
+    metric_name: str | None
+    unit: MetricUnit | None
+    direction: MetricDirection | None
+    readings: list[Reading]
+
+
+# Per target, a backward walk of the natural-key index (engagement, metric, at) that stops
+# after `$3` engagement-wide points: the cost does not grow with the metric's history. The
 # index includes `value`, so the points' rows are not read at all.
-_LATEST = text(
-    """
-    SELECT keys.metric_key, point.at, point.value
-    FROM unnest(CAST(:keys AS text[])) AS keys (metric_key)
+_ACTIVE = """
+    SELECT target.id, target.metric_key, target.source, target.comparator, target.threshold,
+        target.at_risk_margin, metric.name, metric.unit, metric.direction,
+        latest.ats, latest.vals
+    FROM kpi.targets AS target
+    LEFT JOIN kpi.metrics AS metric ON metric.key = target.metric_key
     CROSS JOIN LATERAL (
-        SELECT at, value FROM kpi.data_points
-        WHERE engagement_id = :engagement_id AND metric_key = keys.metric_key
-            AND dimensions = '{}'::jsonb
-        ORDER BY at DESC
-        LIMIT :count
-    ) AS point
-    ORDER BY keys.metric_key, point.at DESC
-    """
-)
+        SELECT array_agg(point.at ORDER BY point.at DESC) AS ats,
+            array_agg(point.value ORDER BY point.at DESC) AS vals
+        FROM (
+            SELECT at, value FROM kpi.data_points
+            WHERE engagement_id = target.engagement_id AND metric_key = target.metric_key
+                AND dimensions = '{}'::jsonb
+            ORDER BY at DESC
+            LIMIT $3
+        ) AS point
+    ) AS latest
+    WHERE target.engagement_id = $1 AND target.effective_from <= $2
+        AND (target.effective_to IS NULL OR target.effective_to > $2)
+    ORDER BY target.metric_key, target.id
+"""
 
 
-class ScorecardRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ScorecardRows:
+    """What a scorecard is drawn from, in one statement on the driver's connection (see
+    `handover_kit.db.Database.raw`)."""
 
-    async def metrics(self, keys: Sequence[str]) -> dict[str, Metric]:
-        statement = select(Metric).where(col(Metric.key).in_(keys))
-        return {metric.key: metric for metric in (await self.session.scalars(statement)).all()}
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
 
-    async def latest(
-        self, engagement_id: UUID, keys: Sequence[str], count: int = 2
-    ) -> dict[str, list[Reading]]:
-        """Per metric, its `count` latest engagement-wide values (points without dimensions),
-        newest first: the latest is judged, the one before it gives the trend."""
-        if not keys:
-            return {}
-        rows = await self.session.execute(
-            _LATEST, {"engagement_id": engagement_id, "keys": list(keys), "count": count}
-        )
-        latest: dict[str, list[Reading]] = {}
-        for metric_key, at, value in rows:
-            latest.setdefault(metric_key, []).append(Reading(at=at, value=value))
-        return latest
+    async def active(self, engagement_id: UUID, at: datetime, count: int = 2) -> list[ActiveTarget]:
+        """The engagement's targets that apply at `at`, by metric, then oldest first; each with
+        its metric's `count` latest values: the latest is judged, the one before it gives the
+        trend."""
+        return [
+            ActiveTarget(
+                id=row["id"],
+                metric_key=row["metric_key"],
+                source=TargetSource(row["source"]),
+                comparator=Comparator(row["comparator"]),
+                threshold=row["threshold"],
+                at_risk_margin=row["at_risk_margin"],
+                metric_name=row["name"],
+                unit=None if row["unit"] is None else MetricUnit(row["unit"]),
+                direction=None if row["direction"] is None else MetricDirection(row["direction"]),
+                readings=[
+                    Reading(at=point_at, value=value)
+                    for point_at, value in zip(row["ats"] or (), row["vals"] or (), strict=True)
+                ],
+            )
+            for row in await self.connection.fetch(_ACTIVE, engagement_id, at, count)
+        ]

@@ -4,14 +4,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 
 from handover_kit.auth import CurrentPrincipal, ServiceCaller, require
-from handover_kit.db import Session
+from handover_kit.db import ReadConnection
 from handover_kit.errors import problem_responses
 from handover_kpi.clients.engagements import Engagements
 from handover_kpi.errors import EngagementNotFound
-from handover_kpi.scorecards.repository import ScorecardRepository
+from handover_kpi.scorecards.repository import ScorecardRows
 from handover_kpi.scorecards.schemas import Scorecard
 from handover_kpi.scorecards.service import ScorecardService
-from handover_kpi.targets.repository import TargetRepository
 from handover_shared.auth import Scope
 from handover_shared.kpi import TRANSFER_READINESS_PATH, TransferReadiness
 
@@ -21,8 +20,8 @@ router = APIRouter(
 internal_router = APIRouter(include_in_schema=False, dependencies=[ServiceCaller])
 
 
-async def _service(session: Session) -> ScorecardService:
-    return ScorecardService(TargetRepository(session), ScorecardRepository(session))
+async def _service(connection: ReadConnection) -> ScorecardService:
+    return ScorecardService(ScorecardRows(connection))
 
 
 Service = Annotated[ScorecardService, Depends(_service)]

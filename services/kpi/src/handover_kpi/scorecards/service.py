@@ -3,11 +3,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from handover_kpi.metrics.models import Metric
-from handover_kpi.scorecards.repository import Reading, ScorecardRepository
+from handover_kpi.scorecards.repository import ActiveTarget, Reading, ScorecardRows
 from handover_kpi.scorecards.schemas import Scorecard, ScorecardLine, Trend
-from handover_kpi.targets.models import Target
-from handover_kpi.targets.repository import TargetRepository
 from handover_shared.kpi import Comparator, MetricStatus, MetricVerdict, TransferReadiness
 
 _HOLDS = {
@@ -56,65 +53,64 @@ def trend(readings: Sequence[Reading]) -> Trend | None:
 
 
 class ScorecardService:
-    def __init__(self, targets: TargetRepository, readings: ScorecardRepository) -> None:
-        self.targets = targets
-        self.readings = readings
+    def __init__(self, rows: ScorecardRows) -> None:
+        self.rows = rows
 
     async def scorecard(self, engagement_id: UUID, at: datetime | None = None) -> Scorecard:
         at = at or datetime.now(UTC)
-        targets = await self.targets.active(engagement_id, at)
-        keys = sorted({target.metric_key for target in targets})
-        metrics = await self.readings.metrics(keys)
-        readings = await self.readings.latest(engagement_id, keys)
         return Scorecard(
             engagement_id=engagement_id,
             evaluated_at=at,
-            lines=[
-                _line(target, metrics.get(target.metric_key), readings.get(target.metric_key, []))
-                for target in targets
-            ],
+            lines=[_line(target) for target in await self.rows.active(engagement_id, at)],
         )
 
     async def transfer_readiness(self, engagement_id: UUID) -> TransferReadiness:
         """Ready only if every active target is met; an engagement without targets has nothing
         that holds it back."""
-        scorecard = await self.scorecard(engagement_id)
-        verdicts = [
-            MetricVerdict(
-                metric_key=line.metric_key,
-                status=line.status,
-                value=line.value,
-                target=line.threshold,
-                comparator=line.comparator,
-                reason=line.reason,
-            )
-            for line in scorecard.lines
-        ]
+        at = datetime.now(UTC)
+        verdicts = [_verdict(target) for target in await self.rows.active(engagement_id, at)]
         return TransferReadiness(
             engagement_id=engagement_id,
             ready=all(verdict.status is MetricStatus.MET for verdict in verdicts),
-            evaluated_at=scorecard.evaluated_at,
+            evaluated_at=at,
             metrics=verdicts,
         )
 
 
-def _line(target: Target, metric: Metric | None, readings: Sequence[Reading]) -> ScorecardLine:
-    latest = readings[0] if readings else None
-    value = latest.value if latest else None
-    judgement = judge(
+def _judge(target: ActiveTarget) -> Judgement:
+    value = target.readings[0].value if target.readings else None
+    return judge(
         target.metric_key, value, target.comparator, target.threshold, target.at_risk_margin
     )
+
+
+def _verdict(target: ActiveTarget) -> MetricVerdict:
+    judgement = _judge(target)
+    return MetricVerdict(
+        metric_key=target.metric_key,
+        status=judgement.status,
+        value=target.readings[0].value if target.readings else None,
+        target=target.threshold,
+        comparator=target.comparator,
+        reason=judgement.reason,
+    )
+
+
+def _line(target: ActiveTarget) -> ScorecardLine:
+    readings = target.readings
+    latest = readings[0] if readings else None
+    judgement = _judge(target)
     return ScorecardLine(
         metric_key=target.metric_key,
-        metric_name=metric.name if metric else None,
-        unit=metric.unit if metric else None,
-        direction=metric.direction if metric else None,
+        metric_name=target.metric_name,
+        unit=target.unit,
+        direction=target.direction,
         target_id=target.id,
         source=target.source,
         comparator=target.comparator,
         threshold=target.threshold,
         at_risk_margin=target.at_risk_margin,
-        value=value,
+        value=latest.value if latest else None,
         value_at=latest.at if latest else None,
         previous_value=readings[1].value if len(readings) > 1 else None,
         trend=trend(readings),

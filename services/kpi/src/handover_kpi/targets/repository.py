@@ -1,10 +1,8 @@
-from collections.abc import Sequence
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, or_, select
+from sqlmodel import col
 
 from handover_kit.pagination import PageRequest
 from handover_kit.repository import Repository
@@ -25,19 +23,6 @@ class TargetRepository(Repository[Target]):
             after=page.after_id(),
             equal={col(Target.engagement_id): engagement_id, col(Target.metric_key): metric_key},
         )
-
-    async def active(self, engagement_id: UUID, at: datetime) -> Sequence[Target]:
-        """The engagement's targets that apply at `at`, by metric, then oldest first."""
-        statement = (
-            select(Target)
-            .where(
-                Target.engagement_id == engagement_id,
-                col(Target.effective_from) <= at,
-                or_(col(Target.effective_to).is_(None), col(Target.effective_to) > at),
-            )
-            .order_by(col(Target.metric_key), col(Target.id))
-        )
-        return (await self.session.scalars(statement)).all()
 
     async def remove(self, target: Target) -> None:
         await self.session.delete(target)
