@@ -4,7 +4,8 @@ stops the gate with a 503 naming it, never a guess."""
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +35,92 @@ ASKS_ANOTHER_SERVICE = frozenset(
 )
 
 
-class Gates:
-    def __init__(self, session: AsyncSession, talent: TalentClient, kpi: KpiClient) -> None:
+class GateRecords(Protocol):
+    """This service's own records that gates read."""
+
+    async def unfinished_milestones(self, engagement_id: UUID, phase: Phase) -> int:
+        """How many milestones of `phase` are neither done nor cancelled."""
+        ...
+
+    async def unfinished_items(self, engagement_id: UUID) -> list[str]:
+        """The titles of the transfer plan items not finished, oldest first."""
+        ...
+
+
+class SessionRecords:
+    """The records as a change reads them: in the request's session, beside the locked
+    engagement."""
+
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def unfinished_milestones(self, engagement_id: UUID, phase: Phase) -> int:
+        return len(await MilestoneRepository(self.session).unfinished(engagement_id, phase))
+
+    async def unfinished_items(self, engagement_id: UUID) -> list[str]:
+        items = await TransferPlanItemRepository(self.session).unfinished(engagement_id)
+        return [item.title for item in items]
+
+
+class Judging:
+    """One gate being judged. The other services are asked as soon as it starts, so that their
+    answers travel while this service reads its own records (`judge_own`); a caller may give its
+    connection back before awaiting them (`verdicts`). `close` must follow, whatever happens:
+    it cancels the questions no one waited for."""
+
+    def __init__(
+        self, criteria: list[Criterion], engagement: Engagement, tolerate_unavailable: bool
+    ) -> None:
+        self._criteria = criteria
+        self._engagement = engagement
+        self._tolerate_unavailable = tolerate_unavailable
+        self._asked = {
+            criterion: asyncio.create_task(_judge(criterion, engagement, tolerate_unavailable))
+            for criterion in criteria
+            if criterion.__name__ in ASKS_ANOTHER_SERVICE
+        }
+        self._own: dict[Criterion, GateCriterion] = {}
+
+    async def judge_own(self) -> None:
+        """The criteria this service's records decide, one at a time (they share a connection)."""
+        for criterion in self._criteria:
+            if criterion not in self._asked and criterion not in self._own:
+                self._own[criterion] = await _judge(
+                    criterion, self._engagement, self._tolerate_unavailable
+                )
+
+    async def verdicts(self) -> list[GateCriterion]:
+        """Every criterion, in order."""
+        await self.judge_own()
+        return [
+            self._own.get(criterion) or await self._asked[criterion] for criterion in self._criteria
+        ]
+
+    async def close(self) -> None:
+        for task in self._asked.values():
+            task.cancel()
+        await asyncio.gather(*self._asked.values(), return_exceptions=True)
+
+
+async def _judge(
+    criterion: Criterion, engagement: Engagement, tolerate_unavailable: bool
+) -> GateCriterion:
+    try:
+        return await criterion(engagement)
+    except DependencyUnavailable as unavailable:
+        if not tolerate_unavailable:
+            raise
+        dependency = unavailable.extensions.get("dependency")
+        return GateCriterion(
+            key=KEYS[criterion.__name__],
+            met=False,
+            detail=f"Not judged: the {dependency} service is unavailable.",
+        )
+
+
+class Gates:
+    def __init__(self, records: GateRecords, talent: TalentClient, kpi: KpiClient) -> None:
+        self.records = records
         self.talent = talent
         self.kpi = kpi
 
@@ -54,47 +138,23 @@ class Gates:
         }
         return criteria.get((source, target), [])
 
+    def judging(
+        self, engagement: Engagement, target: Phase, *, tolerate_unavailable: bool = False
+    ) -> Judging:
+        """Start judging every criterion of moving `engagement` to `target`. With
+        `tolerate_unavailable` (an override), a service that cannot answer makes its criterion
+        unmet instead of failing."""
+        return Judging(self._criteria(engagement.phase, target), engagement, tolerate_unavailable)
+
     async def evaluate(
         self, engagement: Engagement, target: Phase, *, tolerate_unavailable: bool = False
     ) -> list[GateCriterion]:
-        """Every criterion of moving `engagement` to `target`, in order. With
-        `tolerate_unavailable` (an override), a service that cannot answer makes its criterion
-        unmet instead of failing."""
-        criteria = self._criteria(engagement.phase, target)
-        # Other services are asked first and awaited last, so that their answers travel while
-        # this service reads its own database (one criterion at a time uses the session).
-        asked = {
-            criterion: asyncio.create_task(self._judge(criterion, engagement, tolerate_unavailable))
-            for criterion in criteria
-            if criterion.__name__ in ASKS_ANOTHER_SERVICE
-        }
+        """Every criterion of moving `engagement` to `target`, in order."""
+        judging = self.judging(engagement, target, tolerate_unavailable=tolerate_unavailable)
         try:
-            return [
-                await (
-                    asked.get(criterion) or self._judge(criterion, engagement, tolerate_unavailable)
-                )
-                for criterion in criteria
-            ]
+            return await judging.verdicts()
         finally:
-            for task in asked.values():
-                task.cancel()
-            await asyncio.gather(*asked.values(), return_exceptions=True)
-
-    @staticmethod
-    async def _judge(
-        criterion: Criterion, engagement: Engagement, tolerate_unavailable: bool
-    ) -> GateCriterion:
-        try:
-            return await criterion(engagement)
-        except DependencyUnavailable as unavailable:
-            if not tolerate_unavailable:
-                raise
-            dependency = unavailable.extensions.get("dependency")
-            return GateCriterion(
-                key=KEYS[criterion.__name__],
-                met=False,
-                detail=f"Not judged: the {dependency} service is unavailable.",
-            )
+            await judging.close()
 
     async def _hiring_plan_fulfilled(self, engagement: Engagement) -> GateCriterion:
         key = "hiring_plan_fulfilled"
@@ -113,11 +173,11 @@ class Gates:
         )
 
     async def _build_milestones_done(self, engagement: Engagement) -> GateCriterion:
-        unfinished = await MilestoneRepository(self.session).unfinished(engagement.id, Phase.BUILD)
+        unfinished = await self.records.unfinished_milestones(engagement.id, Phase.BUILD)
         return GateCriterion(
             key="build_milestones_done",
             met=not unfinished,
-            detail=f"{len(unfinished)} build milestones are not done."
+            detail=f"{unfinished} build milestones are not done."
             if unfinished
             else "Every build milestone is done.",
         )
@@ -157,14 +217,14 @@ class Gates:
         )
 
     async def _transfer_items_done(self, engagement: Engagement) -> GateCriterion:
-        unfinished = await TransferPlanItemRepository(self.session).unfinished(engagement.id)
+        unfinished = await self.records.unfinished_items(engagement.id)
         return GateCriterion(
             key="transfer_items_done",
             met=not unfinished,
             detail="Every transfer plan item is done."
             if not unfinished
             else f"{len(unfinished)} transfer plan items are not done: "
-            + ", ".join(item.title for item in unfinished)
+            + ", ".join(unfinished)
             + ".",
         )
 

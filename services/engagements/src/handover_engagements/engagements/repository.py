@@ -9,6 +9,10 @@ from sqlmodel import col, select
 from handover_engagements.engagements.models import Engagement
 from handover_engagements.engagements.schemas import BusinessFunction, DeliveryModel, Phase
 from handover_engagements.entities.models import LegalEntity
+from handover_engagements.milestones.models import Milestone
+from handover_engagements.milestones.schemas import SETTLED
+from handover_engagements.transfer_plans.models import TransferPlanItem
+from handover_engagements.transfer_plans.schemas import FINISHED
 from handover_kit.pagination import PageRequest, next_cursor, paginate
 from handover_kit.repository import Repository, Rows
 
@@ -129,3 +133,33 @@ class EngagementRows:
         sql = f"{_SELECT} WHERE {where_clause} ORDER BY id LIMIT ${len(arguments)}"
         rows = [ENGAGEMENTS(row) for row in await self.connection.fetch(sql, *arguments)]
         return rows[: page.limit], next_cursor([row.id for row in rows], page.limit)
+
+
+MILESTONES = Rows(Milestone)
+TRANSFER_PLAN_ITEMS = Rows(TransferPlanItem)
+_UNFINISHED_MILESTONES = (
+    f"SELECT count(*) FROM {MILESTONES.table}"  # noqa: S608 - from the model
+    " WHERE engagement_id = $1 AND phase = $2 AND status <> ALL($3::text[])"
+)
+_UNFINISHED_ITEMS = (
+    f"SELECT title FROM {TRANSFER_PLAN_ITEMS.table}"  # noqa: S608 - from the model
+    " WHERE engagement_id = $1 AND status <> ALL($2::text[]) ORDER BY id"
+)
+_SETTLED = sorted(status.value for status in SETTLED)
+_FINISHED = sorted(status.value for status in FINISHED)
+
+
+class GateRows(EngagementRows):
+    """What a gate's dry run reads of this service's records, on a read-only connection: the
+    engagement, and what holds its gates back (see `gates.GateRecords`)."""
+
+    async def unfinished_milestones(self, engagement_id: UUID, phase: Phase) -> int:
+        count = await self.connection.fetchval(
+            _UNFINISHED_MILESTONES, engagement_id, phase.value, _SETTLED
+        )
+        assert isinstance(count, int)
+        return count
+
+    async def unfinished_items(self, engagement_id: UUID) -> list[str]:
+        rows = await self.connection.fetch(_UNFINISHED_ITEMS, engagement_id, _FINISHED)
+        return [row["title"] for row in rows]

@@ -1,7 +1,8 @@
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from handover_engagements.clients.kpi import Kpi
 from handover_engagements.clients.talent import Talent
@@ -20,10 +21,15 @@ from handover_engagements.engagements.schemas import (
     Timeline,
     TransitionCreate,
 )
-from handover_engagements.engagements.service import EngagementReader, EngagementService, read
-from handover_kit.auth import Principal, ServiceCaller, require
+from handover_engagements.engagements.service import (
+    EngagementReader,
+    EngagementService,
+    GateCheck,
+    read,
+)
+from handover_kit.auth import CurrentPrincipal, Principal, ServiceCaller, require
 from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
-from handover_kit.db import ReadConnection, Session
+from handover_kit.db import ReadConnection, Session, Tenancy, database
 from handover_kit.errors import problem_responses
 from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
@@ -45,8 +51,16 @@ async def _gated_service(session: Session, talent: Talent, kpi: Kpi) -> Engageme
     return EngagementService(session, talent, kpi)
 
 
+async def _gate_check(
+    request: Request, principal: CurrentPrincipal, talent: Talent, kpi: Kpi
+) -> GateCheck:
+    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
+    return GateCheck(partial(database(request).raw, tenancy), talent, kpi)
+
+
 Service = Annotated[EngagementService, Depends(_service)]
 GatedService = Annotated[EngagementService, Depends(_gated_service)]
+GateChecker = Annotated[GateCheck, Depends(_gate_check)]
 Admin = Annotated[Principal, require(Scope.PLATFORM_ADMIN)]
 Reader = Annotated[Principal, require(Scope.ENGAGEMENTS_READ)]
 Writer = Annotated[Principal, require(Scope.ENGAGEMENTS_WRITE)]
@@ -220,9 +234,9 @@ async def transition_engagement(
 async def check_engagement_gate(
     engagement_id: EngagementId,
     to_phase: Annotated[Phase, Path(description="The phase to check a move to.")],
-    service: GatedService,
+    check: GateChecker,
 ) -> GateResult:
-    return await service.gate(engagement_id, to_phase)
+    return await check.gate(engagement_id, to_phase)
 
 
 @router.get(

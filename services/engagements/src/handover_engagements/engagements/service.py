@@ -1,3 +1,5 @@
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -10,12 +12,13 @@ from handover_engagements.audit.service import AuditTrail
 from handover_engagements.clients.kpi import KpiClient
 from handover_engagements.clients.talent import TalentClient
 from handover_engagements.engagements import lifecycle
-from handover_engagements.engagements.gates import Gates
+from handover_engagements.engagements.gates import Gates, Judging, SessionRecords
 from handover_engagements.engagements.models import Engagement
 from handover_engagements.engagements.repository import (
     EngagementFilter,
     EngagementRepository,
     EngagementRows,
+    GateRows,
 )
 from handover_engagements.engagements.schemas import (
     DeliveryModel,
@@ -75,6 +78,17 @@ def moves(engagement: Engagement) -> frozenset[lifecycle.Move]:
     and BTO when it has none (a row written other than through the API)."""
     chosen = [(Phase(source), Phase(target)) for source, target in engagement.transitions]
     return lifecycle.moves_of(engagement.delivery_model, chosen or None)
+
+
+def require_move(engagement: Engagement, target: Phase) -> None:
+    allowed = lifecycle.next_phases(engagement.phase, moves(engagement))
+    if target not in allowed:
+        raise IllegalTransition(
+            f"A {engagement.delivery_model} engagement in {engagement.phase} cannot move to "
+            f"{target}; it may move to: {', '.join(allowed) or 'nothing, it has ended'}.",
+            phase=engagement.phase,
+            allowed_transitions=allowed,
+        )
 
 
 def warnings(engagement: Engagement) -> list[str]:
@@ -164,6 +178,43 @@ class EngagementReader:
         self, page: PageRequest, filters: EngagementFilter
     ) -> tuple[list[Engagement], str | None]:
         return await self.rows.list(page, filters)
+
+
+Reads = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+"""Opens a read-only transaction as the caller's tenancy (see `handover_kit.db.Database.raw`)."""
+
+
+class GateCheck:
+    """A gate's dry run. It reads on a read-only connection, which it gives back before it
+    awaits the other services' answers: a slow talent or kpi holds no connection of the pool."""
+
+    def __init__(self, reads: Reads, talent: TalentClient, kpi: KpiClient) -> None:
+        self.reads = reads
+        self.talent = talent
+        self.kpi = kpi
+
+    async def gate(self, engagement_id: UUID, target: Phase) -> GateResult:
+        judging: Judging | None = None
+        try:
+            async with self.reads() as connection:
+                rows = GateRows(connection)
+                engagement = await rows.get(engagement_id)
+                if engagement is None:
+                    raise EngagementNotFound(f"There is no engagement {engagement_id}.")
+                require_move(engagement, target)
+                judging = Gates(rows, self.talent, self.kpi).judging(engagement, target)
+                await judging.judge_own()
+            criteria = await judging.verdicts()
+        finally:
+            if judging is not None:
+                await judging.close()
+        return GateResult(
+            engagement_id=engagement.id,
+            from_phase=engagement.phase,
+            to_phase=target,
+            passed=all(criterion.met for criterion in criteria),
+            criteria=criteria,
+        )
 
 
 class EngagementService:
@@ -289,18 +340,6 @@ class EngagementService:
             reason,
         )
 
-    async def gate(self, engagement_id: UUID, target: Phase) -> GateResult:
-        engagement = await self.get(engagement_id)
-        self._require_move(engagement, target)
-        criteria = await self._gates().evaluate(engagement, target)
-        return GateResult(
-            engagement_id=engagement.id,
-            from_phase=engagement.phase,
-            to_phase=target,
-            passed=all(criterion.met for criterion in criteria),
-            criteria=criteria,
-        )
-
     async def transition(
         self,
         engagement_id: UUID,
@@ -312,7 +351,7 @@ class EngagementService:
             raise GateOverrideRefused("Only a platform administrator may override a gate.")
         engagement = await self.locked(engagement_id, expected_version)
         source, target = engagement.phase, data.to_phase
-        self._require_move(engagement, target)
+        require_move(engagement, target)
         criteria = await self._gates().evaluate(
             engagement, target, tolerate_unavailable=data.override
         )
@@ -366,17 +405,7 @@ class EngagementService:
     def _gates(self) -> Gates:
         assert self.talent is not None, "gates ask talent"
         assert self.kpi is not None, "gates ask kpi"
-        return Gates(self.session, self.talent, self.kpi)
-
-    def _require_move(self, engagement: Engagement, target: Phase) -> None:
-        allowed = lifecycle.next_phases(engagement.phase, moves(engagement))
-        if target not in allowed:
-            raise IllegalTransition(
-                f"A {engagement.delivery_model} engagement in {engagement.phase} cannot move to "
-                f"{target}; it may move to: {', '.join(allowed) or 'nothing, it has ended'}.",
-                phase=engagement.phase,
-                allowed_transitions=allowed,
-            )
+        return Gates(SessionRecords(self.session), self.talent, self.kpi)
 
     async def _save(
         self,
