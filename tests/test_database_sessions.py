@@ -3,7 +3,7 @@ in it and no further, and a pooled connection the server closed is replaced befo
 uses it."""
 
 import asyncio
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -11,8 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from handover_engagements.config import Settings
+from handover_engagements.engagements.repository import EngagementRepository, EngagementRows
+from handover_engagements.engagements.service import read
 from handover_kit.db import Database, Tenancy
-from tests.conftest import as_service
+from handover_shared.engagements import Phase
+from tests import builders
+from tests.conftest import Services, as_service
 from tests.sql import fetch
 
 TENANCY = text(
@@ -119,3 +123,24 @@ async def test_a_raw_transaction_is_read_only_unless_asked_otherwise(database_ur
             await connection.execute(write)
     finally:
         await db.dispose()
+
+
+async def test_rows_from_the_driver_make_the_model_the_orm_loads(
+    services: Services, database_url: URL
+) -> None:
+    created = await builders.create_engagement(services.engagements, destination_country="PH")
+    engagement_id = UUID(created["id"])
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    try:
+        async with db.session(Tenancy(all_tenants=True)) as session, session.begin():
+            loaded = await EngagementRepository(session).get(engagement_id)
+        async with db.raw(Tenancy(all_tenants=True)) as connection:
+            made = await EngagementRows(connection).get(engagement_id)
+    finally:
+        await db.dispose()
+    assert loaded is not None
+    assert made is not None
+    assert made.model_dump() == loaded.model_dump()
+    assert made.phase is Phase.BUILD  # enums as their members, as the ORM gives them
+    assert made.hiring_open
+    assert read(made) == read(loaded)
