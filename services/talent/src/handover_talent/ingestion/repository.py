@@ -1,9 +1,11 @@
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import CursorResult, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
@@ -32,24 +34,12 @@ class SourceKeys:
     previous_secret_expires_at: datetime | None
 
 
-_SOURCES = HrisSource.metadata.tables["talent.hris_sources"]
-# Built once: building a statement (coercing its values) cost more than running it.
-_KEYS = core_select(*(_SOURCES.c[name] for name in SourceKeys.__dataclass_fields__)).where(
-    _SOURCES.c.id == bindparam("source_id")
-)
-
-
 class SourceRepository(Repository[HrisSource]):
     model = HrisSource
 
     async def of_ids(self, ids: Iterable[UUID]) -> dict[UUID, HrisSource]:
         rows = await self.session.scalars(select(HrisSource).where(col(HrisSource.id).in_(ids)))
         return {source.id: source for source in rows}
-
-    async def keys(self, source_id: UUID) -> SourceKeys | None:
-        """The source's signing keys, read without the ORM: every delivery asks for them."""
-        row = (await self.session.execute(_KEYS, {"source_id": source_id})).first()
-        return None if row is None else SourceKeys(*row)
 
     async def list(
         self, page: PageRequest, *, engagement_id: UUID | None
@@ -136,6 +126,85 @@ _INSERTED = (
     .cte("inserted")
 )
 _STORE_NEW = core_select(*_INSERTED.c, func.pg_notify(CHANNEL, "")).select_from(_INSERTED)
+
+
+_SOURCE_KEYS = (
+    f"SELECT {', '.join(SourceKeys.__dataclass_fields__)} FROM talent.hris_sources WHERE id = $1"  # noqa: S608 - from the dataclass
+)
+_DELIVERY_COLUMNS = (
+    "source_id, client_id, partner_id, event_id, channel, action, kind, candidate_ref, status,"
+    " reason, processed_at, headers"
+)
+_DELIVERY_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+# A new delivery is inserted, and the processors notified, in one statement; a redelivery
+# inserts nothing here.
+_STORE_DELIVERY = (
+    f"WITH inserted AS (INSERT INTO talent.hris_events ({_DELIVERY_COLUMNS}, body)"  # noqa: S608 - constants
+    f" VALUES ({_DELIVERY_VALUES}, $13)"
+    " ON CONFLICT (source_id, event_id) WHERE duplicate_of IS NULL DO NOTHING RETURNING id)"
+    f" SELECT id, pg_notify('{CHANNEL}', '') FROM inserted"
+)
+_STORE_DUPLICATE = (
+    f"INSERT INTO talent.hris_events ({_DELIVERY_COLUMNS}, duplicate_of)"  # noqa: S608 - constants
+    " VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8, $9, $10, now(), $11, (SELECT id FROM"
+    " talent.hris_events WHERE source_id = $1 AND event_id = $4 AND duplicate_of IS NULL))"
+    " RETURNING id, duplicate_of"
+)
+
+
+class Deliveries:
+    """What a vendor's delivery reads and writes, straight on the driver (see
+    `handover_kit.db.Database.raw`): the webhook is the route vendors call most."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def keys(self, source_id: UUID) -> SourceKeys | None:
+        """The source's signing keys."""
+        row = await self.connection.fetchrow(_SOURCE_KEYS, source_id)
+        return None if row is None else SourceKeys(*row)
+
+    async def store(
+        self,
+        source: Parties,
+        *,
+        event_id: str,
+        action: str,
+        kind: str | None,
+        candidate_ref: str | None,
+        status: EventStatus,
+        reason: str | None,
+        processed_at: datetime | None,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Stored:
+        """As `EventRepository.store`, for a webhook delivery: once per (source, event id), a
+        redelivery kept as a `duplicate` of the first, without its body."""
+        values = (
+            source.id,
+            source.client_id,
+            source.partner_id,
+            event_id,
+            EventChannel.WEBHOOK.value,
+            action,
+            kind,
+            candidate_ref,
+            status.value,
+            reason,
+            processed_at,
+            # The connection's jsonb codec (the dialect's) takes the JSON text.
+            json.dumps(headers),
+        )
+        row = await self.connection.fetchrow(_STORE_DELIVERY, *values, body)
+        if row is not None:
+            return Stored(row[0], event_id, status, None, new=True)
+        # Its own statement, so its snapshot sees the original that a concurrent delivery
+        # committed while this one waited on the unique index.
+        row = await self.connection.fetchrow(
+            _STORE_DUPLICATE, *values[:8], EventStatus.DUPLICATE.value, reason, values[11]
+        )
+        assert row is not None
+        return Stored(row[0], event_id, EventStatus.DUPLICATE, row[1], new=False)
 
 
 class EventRepository(Repository[HrisEvent]):

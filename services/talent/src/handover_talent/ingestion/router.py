@@ -1,11 +1,9 @@
-from collections.abc import AsyncIterator
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.auth import CurrentPrincipal, require
 from handover_kit.db import ALL_TENANTS, Session, database
@@ -15,7 +13,7 @@ from handover_shared.auth import Scope
 from handover_talent.clients.engagements import Engagements
 from handover_talent.deps import EngagementFilter
 from handover_talent.ingestion.models import HrisEvent, HrisSource
-from handover_talent.ingestion.repository import EventRepository, SourceRepository
+from handover_talent.ingestion.repository import Deliveries, EventRepository, SourceRepository
 from handover_talent.ingestion.schemas import (
     EventStatus,
     HrisBatchItem,
@@ -32,7 +30,12 @@ from handover_talent.ingestion.schemas import (
     HrisSourceRead,
 )
 from handover_talent.ingestion.secrets import SecretBox
-from handover_talent.ingestion.service import IngestionService, SourceService, utcnow
+from handover_talent.ingestion.service import (
+    DeliveryService,
+    IngestionService,
+    SourceService,
+    utcnow,
+)
 
 PREFIX = "/v1/hris"
 router = APIRouter(prefix=PREFIX, tags=["hris"])
@@ -52,19 +55,6 @@ async def _sources(session: Session, box: Box) -> SourceService:
 
 
 async def _ingestion(session: Session, box: Box) -> IngestionService:
-    return IngestionService(SourceRepository(session), EventRepository(session), box)
-
-
-async def _delivery_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """A vendor's delivery has no principal: its signature, checked against the source, is its
-    credential. Stored as the service itself, committed before the answer."""
-    async with database(request).session(ALL_TENANTS) as session, session.begin():
-        yield session
-
-
-async def _delivery_ingestion(
-    session: Annotated[AsyncSession, Depends(_delivery_transaction, scope="function")], box: Box
-) -> IngestionService:
     return IngestionService(SourceRepository(session), EventRepository(session), box)
 
 
@@ -152,13 +142,14 @@ async def rotate_hris_secret(
 # Called by the vendor, not by our API's clients: signed, not bearer-authenticated, shaped by
 # the vendor; so not in the OpenAPI document (docs/security.md describes it).
 @router.post("/sources/{source_id}/webhook", include_in_schema=False, status_code=202)
-async def receive_hris_delivery(
-    source_id: UUID,
-    request: Request,
-    service: Annotated[IngestionService, Depends(_delivery_ingestion)],
-) -> Response:
+async def receive_hris_delivery(source_id: UUID, request: Request) -> Response:
+    """A vendor's delivery has no principal: its signature, checked against the source, is its
+    credential. Stored as the service itself, committed before the answer."""
     body = await request.body()
-    stored = await service.receive(source_id, request.headers, body, utcnow())
+    box = await secret_box(request)
+    async with database(request).raw(ALL_TENANTS, read_only=False) as connection:
+        service = DeliveryService(Deliveries(connection), box)
+        stored = await service.receive(source_id, request.headers, body, utcnow())
     if stored is None:
         return _receipt(HrisReceipt(event_id="ping"), HTTPStatus.OK)
     return _receipt(

@@ -19,6 +19,7 @@ from handover_talent.errors import (
 from handover_talent.ingestion.adapters import ADAPTERS, Adapter
 from handover_talent.ingestion.models import HrisEvent, HrisSource
 from handover_talent.ingestion.repository import (
+    Deliveries,
     EventRepository,
     SourceKeys,
     SourceRepository,
@@ -101,38 +102,6 @@ class IngestionService:
         self.events = events
         self.box = box
 
-    async def receive(
-        self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
-    ) -> Stored | None:
-        """Verify a vendor's delivery, then store it; None for a ping, which is not stored."""
-        source = await self.sources.keys(source_id)
-        if source is None:
-            raise SourceNotFound(f"There is no HRIS source {source_id}.")
-        adapter = ADAPTERS.get(source.vendor)
-        if adapter is None:
-            raise SourceNotFound(f"The HRIS source {source_id} is of no vendor read here.")
-        adapter.verify(headers, body, self._secrets(source, now), now)
-        delivery = adapter.read(headers, body, now)
-        if delivery.ping:
-            return None
-        event = delivery.event
-        ignored = event is None
-        return await self.events.store(
-            source,
-            event_id=delivery.event_id,
-            channel=EventChannel.WEBHOOK,
-            action=delivery.action,
-            kind=None if event is None else event.kind,
-            candidate_ref=None if event is None else event.candidate.external_id,
-            status=EventStatus.IGNORED if ignored else EventStatus.RECEIVED,
-            reason=f"{source.vendor} {delivery.action!r} changes nothing talent keeps."
-            if ignored
-            else None,
-            processed_at=now if ignored else None,
-            headers={name: headers[name] for name in adapter.audit_headers if name in headers},
-            body=body,
-        )
-
     async def receive_batch(self, source_id: UUID, events: list[HiringEvent]) -> list[Stored]:
         source = await self.sources.get(source_id)
         if source is None:
@@ -181,6 +150,45 @@ class IngestionService:
                 f"The HRIS event {event_id} is {event.status.value}; only dead events replay."
             )
         return replayed
+
+
+class DeliveryService:
+    """A vendor's delivery: verified against its source's secrets, then stored."""
+
+    def __init__(self, deliveries: Deliveries, box: SecretBox) -> None:
+        self.deliveries = deliveries
+        self.box = box
+
+    async def receive(
+        self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> Stored | None:
+        """Verify a vendor's delivery, then store it; None for a ping, which is not stored."""
+        source = await self.deliveries.keys(source_id)
+        if source is None:
+            raise SourceNotFound(f"There is no HRIS source {source_id}.")
+        adapter = ADAPTERS.get(source.vendor)
+        if adapter is None:
+            raise SourceNotFound(f"The HRIS source {source_id} is of no vendor read here.")
+        adapter.verify(headers, body, self._secrets(source, now), now)
+        delivery = adapter.read(headers, body, now)
+        if delivery.ping:
+            return None
+        event = delivery.event
+        ignored = event is None
+        return await self.deliveries.store(
+            source,
+            event_id=delivery.event_id,
+            action=delivery.action,
+            kind=None if event is None else event.kind,
+            candidate_ref=None if event is None else event.candidate.external_id,
+            status=EventStatus.IGNORED if ignored else EventStatus.RECEIVED,
+            reason=f"{source.vendor} {delivery.action!r} changes nothing talent keeps."
+            if ignored
+            else None,
+            processed_at=now if ignored else None,
+            headers={name: headers[name] for name in adapter.audit_headers if name in headers},
+            body=body,
+        )
 
     def _secrets(self, source: SourceKeys, now: datetime) -> list[str]:
         sealed = [source.secret_sealed]
