@@ -77,7 +77,6 @@ async def apply_hiring_event(
     """Applies one canonical event in the caller's transaction; applying the same set of events
     in any order converges to the same state; applying one twice changes nothing."""
     candidate = await _candidate(session, context, event)
-    await CandidateRepository(session).lock(candidate.id)
     application: Application | None = None
     if not isinstance(event, EmployeeOnboarded | EmployeeTerminated):
         application = await _application(session, context, candidate, event)
@@ -111,7 +110,11 @@ async def apply_hiring_event(
 async def _candidate(session: AsyncSession, context: EventContext, event: HiringEvent) -> Candidate:
     candidates = CandidateRepository(session)
     person = event.candidate
-    candidate = await candidates.by_external_id(context.source_id, person.external_id)
+    # Held until the transaction ends: everything that happens to a person is applied one
+    # event at a time, so each one derives from all that came before.
+    candidate = await candidates.by_external_id(
+        context.source_id, person.external_id, for_update=True
+    )
     if candidate is None:
         return await candidates.add_from_source(
             Candidate(

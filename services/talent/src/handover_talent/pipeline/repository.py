@@ -24,27 +24,36 @@ def _entry(row: PipelineEvent) -> Entry:
 class CandidateRepository(Repository[Candidate]):
     model = Candidate
 
-    async def by_external_id(self, source_id: UUID, external_id: str) -> Candidate | None:
-        return (
-            await self.session.scalars(
-                select(Candidate).where(
-                    col(Candidate.source_id) == source_id,
-                    col(Candidate.external_id) == external_id,
-                )
-            )
-        ).one_or_none()
+    async def by_external_id(
+        self, source_id: UUID, external_id: str, *, for_update: bool = False
+    ) -> Candidate | None:
+        statement = select(Candidate).where(
+            col(Candidate.source_id) == source_id,
+            col(Candidate.external_id) == external_id,
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
 
     async def add_from_source(self, candidate: Candidate) -> Candidate:
-        """The source's candidate, inserted unless a concurrent event inserted it first."""
+        """The source's candidate, inserted unless a concurrent event inserted it first; held
+        until the transaction ends either way (see `lock`)."""
         values = candidate.model_dump(exclude={"id", "created_at", "updated_at", "erased_at"})
-        await self.session.execute(
-            insert(Candidate)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        )
+        inserted = (
+            await self.session.scalars(
+                insert(Candidate)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+                .returning(Candidate)
+            )
+        ).one_or_none()
+        if inserted is not None:  # a row this transaction inserted is its own until it ends
+            return inserted
         assert candidate.source_id is not None
         assert candidate.external_id is not None
-        found = await self.by_external_id(candidate.source_id, candidate.external_id)
+        found = await self.by_external_id(
+            candidate.source_id, candidate.external_id, for_update=True
+        )
         assert found is not None
         return found
 
@@ -86,11 +95,16 @@ class ApplicationRepository(Repository[Application]):
 
     async def add_from_source(self, application: Application) -> Application:
         values = application.model_dump(exclude={"id", "created_at", "updated_at"})
-        await self.session.execute(
-            insert(Application)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        )
+        inserted = (
+            await self.session.scalars(
+                insert(Application)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+                .returning(Application)
+            )
+        ).one_or_none()
+        if inserted is not None:
+            return inserted
         assert application.source_id is not None
         assert application.external_id is not None
         found = await self.by_external_id(application.source_id, application.external_id)

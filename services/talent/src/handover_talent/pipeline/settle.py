@@ -94,6 +94,8 @@ class Settler:
 
     async def _settle_member(self, application: Application, state: ApplicationState) -> None:
         member = await self.members.of_application(application.id)
+        if member is None and state.hired_at is None:
+            return  # no hire came or went: the requisition's count stands
         was_employed = member is not None and member.status in EMPLOYED
         # Locked: hires for one requisition count each other, however concurrent.
         requisition = await self.session.get(
