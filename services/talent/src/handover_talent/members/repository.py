@@ -1,17 +1,15 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BindParameter, bindparam, func
+import asyncpg
+from sqlalchemy import func
 from sqlmodel import col, select
-from sqlmodel.sql.expression import Select
 
 from handover_kit.pagination import PageRequest
 from handover_kit.repository import Repository
 from handover_talent.members.models import EmploymentTransfer, EmploymentTransition, TeamMember
 from handover_talent.members.schemas import EMPLOYED, MemberStatus
-from handover_talent.requisitions.models import Requisition
 from handover_talent.requisitions.schemas import RequisitionStatus
 
 UNFILLED = (RequisitionStatus.DRAFT, RequisitionStatus.OPEN, RequisitionStatus.ON_HOLD)
@@ -24,35 +22,32 @@ class HiringCounts:
     unfilled_positions: int
 
 
-def _hiring_counts() -> Select[Any, int, Any]:
-    engagement_id: BindParameter[UUID] = bindparam("engagement_id")
-    hired = (
-        select(func.count())
-        .where(
-            col(TeamMember.requisition_id) == col(Requisition.id),
-            col(TeamMember.status) != MemberStatus.REVERSED,
-        )
-        .correlate(Requisition)
-        .scalar_subquery()
-    )
-    active = (
-        select(func.count())
-        .where(
-            col(TeamMember.engagement_id) == engagement_id,
-            col(TeamMember.status).in_(EMPLOYED),
-        )
-        .scalar_subquery()
-    )
-    requisitions = func.count(col(Requisition.id))
-    unfilled = func.coalesce(func.sum(func.greatest(col(Requisition.headcount) - hired, 0)), 0)
-    return select(active, requisitions, unfilled).where(
-        col(Requisition.engagement_id) == engagement_id,
-        col(Requisition.status).in_(UNFILLED),
-    )
+# An engagement's hiring in one statement: the engagements service asks it on every gate check.
+_HIRING_COUNTS = (
+    "SELECT (SELECT count(*) FROM talent.team_members"
+    " WHERE engagement_id = $1 AND status = ANY($2::text[])),"
+    " count(r.id),"
+    " coalesce(sum(greatest(r.headcount - (SELECT count(*) FROM talent.team_members m"
+    " WHERE m.requisition_id = r.id AND m.status <> $4), 0)), 0)"
+    " FROM talent.requisitions r WHERE r.engagement_id = $1 AND r.status = ANY($3::text[])"
+)
+_EMPLOYED = [status.value for status in EMPLOYED]
+_UNFILLED = [status.value for status in UNFILLED]
 
 
-# Built once: constructing the statement cost more than running it.
-_HIRING_COUNTS = _hiring_counts()
+class HiringRows:
+    """What the engagements service's gate checks read, straight from the driver (see
+    `handover_kit.db.Database.raw`)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def counts(self, engagement_id: UUID) -> HiringCounts:
+        row = await self.connection.fetchrow(
+            _HIRING_COUNTS, engagement_id, _EMPLOYED, _UNFILLED, MemberStatus.REVERSED.value
+        )
+        assert row is not None
+        return HiringCounts(*(int(value) for value in row))
 
 
 class TeamMemberRepository(Repository[TeamMember]):
@@ -86,12 +81,6 @@ class TeamMemberRepository(Repository[TeamMember]):
             )
             or 0
         )
-
-    async def hiring_counts(self, engagement_id: UUID) -> HiringCounts:
-        """An engagement's hiring, in one round trip: the engagements service asks it on every
-        gate check."""
-        row = (await self.session.execute(_HIRING_COUNTS, {"engagement_id": engagement_id})).one()
-        return HiringCounts(*(int(value) for value in row))
 
     async def hired_for(self, requisition_id: UUID) -> list[TeamMember]:
         """The requisition's hires that stand: every one but those the source took back."""

@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from handover_kit.auth import CurrentPrincipal, ServiceCaller, require
-from handover_kit.db import Session
+from handover_kit.db import ReadConnection, Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
@@ -19,7 +19,11 @@ from handover_talent.clients.engagements import Engagements
 from handover_talent.db import MESSAGING
 from handover_talent.deps import EngagementFilter
 from handover_talent.members.models import EmploymentTransfer, EmploymentTransition
-from handover_talent.members.repository import TeamMemberRepository, TransferRepository
+from handover_talent.members.repository import (
+    HiringRows,
+    TeamMemberRepository,
+    TransferRepository,
+)
 from handover_talent.members.schemas import (
     EmploymentTransferCreate,
     EmploymentTransferRead,
@@ -165,8 +169,16 @@ async def get_employment_transfer(
 
 
 @internal_router.get(HIRING_PROGRESS_PATH)
-async def hiring_progress_for_service(engagement_id: UUID, service: Service) -> HiringProgress:
-    return await service.hiring_progress(engagement_id)
+async def hiring_progress_for_service(
+    engagement_id: UUID, connection: ReadConnection
+) -> HiringProgress:
+    counts = await HiringRows(connection).counts(engagement_id)
+    return HiringProgress(
+        engagement_id=engagement_id,
+        active_members=counts.active_members,
+        open_requisitions=counts.open_requisitions,
+        unfilled_positions=counts.unfilled_positions,
+    )
 
 
 @internal_router.get(EMPLOYMENT_PATH)

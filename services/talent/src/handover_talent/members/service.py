@@ -5,7 +5,7 @@ from handover_kit.auth import Principal
 from handover_kit.outbox import Publisher
 from handover_kit.pagination import PageRequest
 from handover_shared.problems import FieldError
-from handover_shared.talent import EmploymentStatus, HiringProgress
+from handover_shared.talent import EmploymentStatus
 from handover_talent.clients.engagements import EngagementsClient
 from handover_talent.errors import (
     InvalidReference,
@@ -199,15 +199,6 @@ class TeamMemberService:
     ) -> tuple[list[TeamMember], str | None]:
         return await self.members.list(
             page, engagement_id=engagement_id, status=status, employer_entity_id=employer_entity_id
-        )
-
-    async def hiring_progress(self, engagement_id: UUID) -> HiringProgress:
-        counts = await self.members.hiring_counts(engagement_id)
-        return HiringProgress(
-            engagement_id=engagement_id,
-            active_members=counts.active_members,
-            open_requisitions=counts.open_requisitions,
-            unfilled_positions=counts.unfilled_positions,
         )
 
     async def employment(self, engagement_id: UUID, employer_entity_id: UUID) -> EmploymentStatus:
