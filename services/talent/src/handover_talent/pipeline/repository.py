@@ -1,6 +1,7 @@
 from collections.abc import Sequence
 from uuid import UUID
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -19,6 +20,23 @@ def _entry(row: PipelineEvent) -> Entry:
         stage=row.stage,
         details=row.details,
     )
+
+
+_HISTORY = PipelineEvent.metadata.tables["talent.pipeline_events"]
+# Built once, executed with each event's values: building it (coercing every value) cost more
+# than running it.
+_RECORD = (
+    insert(_HISTORY)
+    .values(
+        {
+            column.name: bindparam(column.name, type_=column.type)
+            for column in _HISTORY.columns
+            if column.name not in ("id", "recorded_at")
+        }
+    )
+    .on_conflict_do_nothing(index_elements=["candidate_id", "event_key"])
+    .returning(_HISTORY.c.id)
+)
 
 
 class CandidateRepository(Repository[Candidate]):
@@ -137,13 +155,7 @@ class HistoryRepository(Repository[PipelineEvent]):
     async def record(self, event: PipelineEvent) -> bool:
         """Whether the event is new: one already recorded under its key changes nothing."""
         values = event.model_dump(exclude={"id", "recorded_at"})
-        inserted = await self.session.scalar(
-            insert(PipelineEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["candidate_id", "event_key"])
-            .returning(col(PipelineEvent.id))
-        )
-        return inserted is not None
+        return await self.session.scalar(_RECORD, values) is not None
 
     async def of_application(self, application_id: UUID) -> list[PipelineEvent]:
         return list(
