@@ -144,3 +144,29 @@ async def test_rows_from_the_driver_make_the_model_the_orm_loads(
     assert made.phase is Phase.BUILD  # enums as their members, as the ORM gives them
     assert made.hiring_open
     assert read(made) == read(loaded)
+
+
+async def test_raw_transactions_beyond_the_pool_close_their_overflow_connections(
+    database_url: URL,
+) -> None:
+    settings = Settings.with_database(
+        as_service(database_url), db_pool_size=1, db_pool_max_overflow=2
+    )
+    db = Database(settings, application_name="overflow-probe")
+    everyone_in = asyncio.Barrier(3)
+
+    async def hold() -> None:
+        async with db.raw(Tenancy(all_tenants=True)):
+            await everyone_in.wait()  # three connections at once: two beyond the pool
+
+    try:
+        await asyncio.gather(hold(), hold(), hold())
+        await asyncio.sleep(0.2)  # the server notices the closed ones
+        open_connections = await fetch(
+            database_url,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1",
+            "overflow-probe",
+        )
+    finally:
+        await db.dispose()
+    assert open_connections[0]["n"] == 1  # the pool's one; the overflow ones are closed

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import registry
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Field
 
 from handover_kit.auth import CurrentPrincipal
@@ -172,7 +173,9 @@ class Database:
                 raise
             await _end(pooled, raw, "COMMIT")
         finally:
-            pooled.close()  # back to the pool
+            # Back to the pool, which may close it (an overflow connection): a close awaits
+            # the driver, which SQLAlchemy does only from within its greenlet.
+            await greenlet_spawn(pooled.close)
 
     async def scalar(self, statement: Executable) -> object:
         async with self.engine.connect() as connection:
