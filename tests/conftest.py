@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import random
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -32,6 +33,8 @@ from handover_tools.stack import Ports, Stack, migrate_all
 from tests.identity import SERVICE_SETTINGS, IdentityProvider
 
 TEMPLATE_DATABASE = "handover_test_template"
+EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+FIRST_TEST_PORT = 10000
 
 
 @pytest.fixture(scope="session")
@@ -183,14 +186,23 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def _ephemeral_ports_start() -> int:
+    """Where the kernel starts drawing the local ports of outgoing connections."""
+    try:
+        return int(EPHEMERAL_PORT_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free TCP ports on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first: int = probe.getsockname()[1]
-        if first + size > 65535:
-            continue
+    """The first of `size` consecutive free TCP ports on loopback, below the ports the kernel
+    gives outgoing connections. Inside that range, a client retrying a stopped service (a
+    relay, a gate) can be given the service's own port as its local one and connect to
+    itself (TCP's simultaneous open), holding the port so that the service cannot start
+    again."""
+    end = _ephemeral_ports_start() - size
+    for _ in range(200):
+        first = random.randrange(FIRST_TEST_PORT, end)  # noqa: S311 - not a secret
         try:
             with ExitStack() as held:
                 for port in range(first, first + size):
