@@ -13,6 +13,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import structlog
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import URL
@@ -33,6 +34,15 @@ from handover_tools.stack import Ports, Stack, migrate_all
 from tests.identity import SERVICE_SETTINGS, IdentityProvider
 
 TEMPLATE_DATABASE = "handover_test_template"
+# The services' log lines in tests as structlog's defaults write them, but with plain
+# tracebacks: rich's print every frame's locals, and drawing one (a background task failing
+# on an unmigrated database, say) stalls the event loop past a probe's two seconds.
+structlog.configure(
+    processors=[
+        *structlog.get_config()["processors"][:-1],
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
 EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 FIRST_TEST_PORT = 10000
 

@@ -56,7 +56,11 @@ def configure_logging(
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        # Plain tracebacks: rich's, the default, print every frame's locals (a secret among
+        # them, now and then) and take long enough to stall the event loop.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*pre_chain, structlog.processors.format_exc_info, renderer],
