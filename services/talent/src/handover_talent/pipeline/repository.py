@@ -1,8 +1,10 @@
 from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from handover_kit.pagination import PageRequest
@@ -20,6 +22,25 @@ def _entry(row: PipelineEvent) -> Entry:
         stage=row.stage,
         details=row.details,
     )
+
+
+FromSource = TypeVar("FromSource", Candidate, Application)
+
+
+async def _insert_new(
+    session: AsyncSession, row: FromSource, generated: set[str]
+) -> FromSource | None:
+    """`row` as inserted, or None if the source's record of that external id is there already
+    (a concurrent event inserted it first). `generated`: the columns the database draws."""
+    model = type(row)
+    statement = (
+        insert(model)
+        .values(**row.model_dump(exclude=generated))
+        .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        .returning(model)
+    )
+    inserted: FromSource | None = (await session.scalars(statement)).one_or_none()
+    return inserted
 
 
 _HISTORY = PipelineEvent.metadata.tables["talent.pipeline_events"]
@@ -56,15 +77,9 @@ class CandidateRepository(Repository[Candidate]):
     async def add_from_source(self, candidate: Candidate) -> Candidate:
         """The source's candidate, inserted unless a concurrent event inserted it first; held
         until the transaction ends either way (see `lock`)."""
-        values = candidate.model_dump(exclude={"id", "created_at", "updated_at", "erased_at"})
-        inserted = (
-            await self.session.scalars(
-                insert(Candidate)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-                .returning(Candidate)
-            )
-        ).one_or_none()
+        inserted = await _insert_new(
+            self.session, candidate, {"id", "created_at", "updated_at", "erased_at"}
+        )
         if inserted is not None:  # a row this transaction inserted is its own until it ends
             return inserted
         assert candidate.source_id is not None
@@ -112,15 +127,7 @@ class ApplicationRepository(Repository[Application]):
         ).one_or_none()
 
     async def add_from_source(self, application: Application) -> Application:
-        values = application.model_dump(exclude={"id", "created_at", "updated_at"})
-        inserted = (
-            await self.session.scalars(
-                insert(Application)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-                .returning(Application)
-            )
-        ).one_or_none()
+        inserted = await _insert_new(self.session, application, {"id", "created_at", "updated_at"})
         if inserted is not None:
             return inserted
         assert application.source_id is not None
