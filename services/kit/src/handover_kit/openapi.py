@@ -226,7 +226,7 @@ def _scopes_by_operation(app: FastAPI) -> dict[str, list[str]]:
     # Route contexts, as FastAPI documents them: with the dependencies of the routers they are in.
     for route in iter_route_contexts(app.routes):
         if isinstance(route.original_route, APIRoute):
-            required = scopes.setdefault(route.unique_id, [])
+            required = scopes.setdefault(route.operation_id or route.unique_id, [])
             for dependant in _dependencies(route.dependant):
                 if isinstance(dependant.call, RequiredScopes):
                     required.extend(s for s in dependant.call.scopes if s not in required)
