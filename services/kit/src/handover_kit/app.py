@@ -9,8 +9,8 @@ from typing import Any, TypedDict
 
 import httpx
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from handover_kit.auth import Authenticator, RateLimiter
 from handover_kit.body_limit import BodySizeLimit
