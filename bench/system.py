@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -30,12 +30,18 @@ from handover_kit.db import dsn
 from handover_kit.migrations import migrate
 from handover_tools.postgres import Server, ensure_database, start_embedded
 from handover_tools.services import SERVICES, Service
-from handover_tools.stack import REPO_ROOT, Ports, Stack
+from handover_tools.stack import HRIS_PROCESSOR, REPO_ROOT, Ports, Stack
 
 DATABASE = "handover_bench"
 BASELINE_CADDYFILE = Path(__file__).resolve().parent / "baseline.Caddyfile"
 # As deploy/kubernetes/<service>.yaml sets them; the baseline's pool holds as many connections.
 POOL_SIZE, POOL_MAX_OVERFLOW = 5, 2
+# Talent's servers hold one less, the HRIS processor (a deployment of its own) one in all.
+TALENT_POOL_MAX_OVERFLOW = 1
+HRIS_PROCESSOR_POOL = {"TALENT_DB_POOL_SIZE": "1", "TALENT_DB_POOL_MAX_OVERFLOW": "0"}
+# Production requests a fraction of the API's CPU for the processor: on the bench's two cores,
+# accepting deliveries comes first too.
+HRIS_PROCESSOR_NICENESS = 10
 # One API key drives all the load, and the limit is per principal: high enough never to refuse,
 # over a one-second window, so that the limiter's bookkeeping (an entry per request in the
 # window) stays the size that production's 600/minute gives it.
@@ -99,7 +105,9 @@ class Secrets:
                 f"{prefix}DB_PASSWORD": self.db_passwords[service.name],
                 f"{prefix}SERVICE_KEY": self.seeds[service.name],
                 f"{prefix}DB_POOL_SIZE": str(POOL_SIZE),
-                f"{prefix}DB_POOL_MAX_OVERFLOW": str(POOL_MAX_OVERFLOW),
+                f"{prefix}DB_POOL_MAX_OVERFLOW": str(
+                    TALENT_POOL_MAX_OVERFLOW if service.name == "talent" else POOL_MAX_OVERFLOW
+                ),
                 f"{prefix}RATE_LIMIT": RATE_LIMIT,
             }
         return env
@@ -196,7 +204,8 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path)
 
 
 class Rig:
-    """PostgreSQL, the three services and the gateway, as production runs them; then, once
+    """PostgreSQL, the three services (talent's HRIS processor in a process of its own, at a
+    lower CPU priority) and the gateway, as production runs them; then, once
     the scenarios' data is loaded, the baseline app behind a Caddy of its own. Everything
     stops on exit."""
 
@@ -243,6 +252,9 @@ class Rig:
             ports,
             env=self.secrets.env(),
             database=DATABASE,
+            workers=[
+                replace(HRIS_PROCESSOR, env=HRIS_PROCESSOR_POOL, niceness=HRIS_PROCESSOR_NICENESS)
+            ],
         )
         self.stack.start(migrate_first=False)
         self._exit.callback(self.stack.stop)
@@ -317,8 +329,9 @@ class Rig:
         return self._baseline_app.pid
 
     def drive(self, load: Load, services: Iterable[str]) -> Measurement:
-        """`load` against the gateway; the memory sampled is that of `services`."""
-        processes = [self.stack.processes[name] for name in services]
+        """`load` against the gateway; the memory sampled is that of `services`, their workers'
+        processes included (talent's HRIS processor)."""
+        processes = [process for name in services for process in self.stack.processes_of(name)]
         return self._drive(self.stack.gateway_url, load, processes)
 
     def drive_baseline(self, load: Load) -> Measurement:

@@ -89,19 +89,22 @@ def compose() -> dict[str, Any]:
 def compose_roles(compose: dict[str, Any], handover_services: dict[str, Service]) -> ComposeRoles:
     scripts = {service.script: name for name, service in handover_services.items()}
     roles: dict[str, dict[str, str]] = {"serve": {}, "migrate": {}}
+    workers: dict[str, str] = {}
     gateways, databases = [], []
     for key, spec in compose["services"].items():
         command = spec.get("command") or []
         if len(command) >= 2 and command[0] in scripts and command[1] in roles:
             assert scripts[command[0]] not in roles[command[1]], f"a second {command[1]}: {key}"
             roles[command[1]][scripts[command[0]]] = key
+        elif command and command[0] in scripts:
+            workers[key] = scripts[command[0]]
         if (spec.get("build") or {}).get("dockerfile") == GATEWAY_DOCKERFILE:
             gateways.append(key)
         if str(spec.get("image", "")).startswith("postgres:"):
             databases.append(key)
     assert len(gateways) == 1, f"expected one gateway built from {GATEWAY_DOCKERFILE}: {gateways}"
     assert len(databases) == 1, f"expected one postgres service: {databases}"
-    return ComposeRoles(roles["serve"], roles["migrate"], gateways[0], databases[0])
+    return ComposeRoles(roles["serve"], roles["migrate"], gateways[0], databases[0], workers)
 
 
 @pytest.fixture(scope="session")

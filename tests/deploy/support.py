@@ -185,6 +185,8 @@ class ComposeRoles:
     migrate: dict[str, str]  # Handover service name -> compose service running `migrate`
     gateway: str
     database: str
+    # compose service -> the Handover service whose other command it runs (a background worker)
+    workers: dict[str, str] = field(default_factory=dict)
 
 
 # --- Kubernetes ---------------------------------------------------------------------------

@@ -21,6 +21,14 @@ def _settings(compose, service, key, settings_from_env):
     return settings_from_env(service, environment(compose["services"][key]))
 
 
+def _commands(compose_roles):
+    """(Handover service, compose service) for every compose service running a service's command."""
+    for roles in (compose_roles.serve, compose_roles.migrate):
+        yield from roles.items()
+    for key, name in compose_roles.workers.items():
+        yield name, key
+
+
 def _prefix(service):
     return str(service.settings.model_config.get("env_prefix", "")).upper()
 
@@ -84,13 +92,40 @@ def test_database_keeps_its_data_on_a_named_volume_where_postgres_18_looks(compo
 def test_every_service_env_var_is_a_setting_of_that_service(
     compose, compose_roles, handover_services, settings_from_env
 ):
-    for roles in (compose_roles.serve, compose_roles.migrate):
-        for name, key in roles.items():
-            service = handover_services[name]
-            env = environment(compose["services"][key])
-            unknown = {variable for variable in env if variable.upper() not in service.env_names}
-            assert not unknown, f"{key} sets what {service.settings.__module__} does not read"
-            settings_from_env(service, env)
+    for name, key in _commands(compose_roles):
+        service = handover_services[name]
+        env = environment(compose["services"][key])
+        unknown = {variable for variable in env if variable.upper() not in service.env_names}
+        assert not unknown, f"{key} sets what {service.settings.__module__} does not read"
+        settings_from_env(service, env)
+
+
+def test_talent_leaves_hris_events_to_a_processor_of_the_same_image(
+    compose, compose_roles, handover_services, settings_from_env
+):
+    talent = handover_services["talent"]
+    server = compose_roles.serve["talent"]
+    assert _settings(compose, talent, server, settings_from_env).hris_processor is False
+    processors = [
+        key
+        for key, name in compose_roles.workers.items()
+        if compose["services"][key]["command"] == [talent.script, "process-hris-events"]
+    ]
+    assert len(processors) == 1, f"expected one service applying HRIS events: {processors}"
+    processor = compose["services"][processors[0]]
+    assert processor["image"] == compose["services"][server]["image"]
+    assert processor["build"] == compose["services"][server]["build"]
+    assert "ports" not in processor
+    # It verifies no signature: the key of the sources' secrets stays with the server.
+    assert "TALENT_HRIS_SECRETS_KEYS" not in environment(processor, raw=True)
+
+
+def test_every_worker_starts_only_after_its_migration_succeeded(compose, compose_roles):
+    assert compose_roles.workers
+    for key, name in compose_roles.workers.items():
+        assert depends_on(compose["services"][key]).get(compose_roles.migrate[name]) == (
+            "service_completed_successfully"
+        ), key
 
 
 def test_servers_listen_on_all_interfaces(
@@ -209,12 +244,11 @@ def test_every_service_passes_its_signing_key_through_from_the_host(
     compose, compose_roles, handover_services
 ):
     """As is, so that unset stays unset (development derives a key) rather than empty (refused)."""
-    for roles in (compose_roles.serve, compose_roles.migrate):
-        for name, key in roles.items():
-            env = environment(compose["services"][key], raw=True)
-            variable = f"{_prefix(handover_services[name])}SERVICE_KEY"
-            assert variable in env, f"{key} does not pass {variable} through"
-            assert env[variable] is None, f"{key}: {variable} must be passed through as is"
+    for name, key in _commands(compose_roles):
+        env = environment(compose["services"][key], raw=True)
+        variable = f"{_prefix(handover_services[name])}SERVICE_KEY"
+        assert variable in env, f"{key} does not pass {variable} through"
+        assert env[variable] is None, f"{key}: {variable} must be passed through as is"
 
 
 def test_servers_pass_every_shared_setting_through_from_the_host(compose, compose_roles):
@@ -235,24 +269,23 @@ def test_servers_pass_every_shared_setting_through_from_the_host(compose, compos
 def test_compose_runs_in_development_unless_the_host_sets_production_and_its_secrets(
     compose, compose_roles, handover_services, settings_from_env
 ):
-    for roles in (compose_roles.serve, compose_roles.migrate):
-        for name, key in roles.items():
-            service = handover_services[name]
-            raw = environment(compose["services"][key], raw=True)
-            assert raw["HANDOVER_ENV"] == "${HANDOVER_ENV:-development}", key
-            development = _settings(compose, service, key, settings_from_env)
-            assert development.environment is Environment.DEVELOPMENT, key
+    for name, key in _commands(compose_roles):
+        service = handover_services[name]
+        raw = environment(compose["services"][key], raw=True)
+        assert raw["HANDOVER_ENV"] == "${HANDOVER_ENV:-development}", key
+        development = _settings(compose, service, key, settings_from_env)
+        assert development.environment is Environment.DEVELOPMENT, key
 
-            seed = new_service_seed()
-            secrets = {
-                f"{_prefix(service)}DB_PASSWORD": "from-host-password",
-                f"{_prefix(service)}SERVICE_KEY": seed,
-            }
-            env = environment(compose["services"][key])
-            passed = {variable for variable, value in env.items() if value is None}
-            env["HANDOVER_ENV"] = "production"
-            env.update({v: value for v, value in secrets.items() if v in passed})
-            production = settings_from_env(service, env)
-            assert production.environment is Environment.PRODUCTION, key
-            assert production.service_key is not None, key
-            assert production.service_key.get_secret_value() == seed, key
+        seed = new_service_seed()
+        secrets = {
+            f"{_prefix(service)}DB_PASSWORD": "from-host-password",
+            f"{_prefix(service)}SERVICE_KEY": seed,
+        }
+        env = environment(compose["services"][key])
+        passed = {variable for variable, value in env.items() if value is None}
+        env["HANDOVER_ENV"] = "production"
+        env.update({v: value for v, value in secrets.items() if v in passed})
+        production = settings_from_env(service, env)
+        assert production.environment is Environment.PRODUCTION, key
+        assert production.service_key is not None, key
+        assert production.service_key.get_secret_value() == seed, key

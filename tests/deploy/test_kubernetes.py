@@ -28,6 +28,7 @@ from .support import (
 POSTGRES_CONNECTIONS_FOR_SERVICES = 100 - 3
 ADMIN_SECRET = "handover-db-admin"
 SERVICE_KEY = "SERVICE_KEY"
+HRIS_PROCESSOR = ["handover-talent", "process-hris-events"]
 # Names of variables that hold a credential, which only a Secret may provide.
 _CREDENTIAL = re.compile(r"PASSWORD|SERVICE_KEY|SECRET|TOKEN", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
@@ -60,6 +61,23 @@ def _servers(cluster, handover_services):
         assert len(running) == 1, f"expected one Deployment serving {name}"
         servers[name] = running[0]
     return servers
+
+
+def _hris_processor(cluster):
+    """The Deployment that applies HRIS events, and its container."""
+    running = cluster.running(HRIS_PROCESSOR)
+    assert len(running) == 1, "expected one container applying HRIS events"
+    workload, container = running[0]
+    assert workload["kind"] == "Deployment", _name(workload)
+    return workload, container
+
+
+def _pods_at_most(cluster, deployment):
+    """Its HorizontalPodAutoscaler's maximum, or its replicas if none scales it."""
+    for hpa in cluster.of_kind("HorizontalPodAutoscaler"):
+        if hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]:
+            return hpa["spec"]["maxReplicas"]
+    return deployment["spec"]["replicas"]
 
 
 def _prefix(service):
@@ -135,15 +153,19 @@ def test_every_container_env_var_is_a_setting_of_its_service(
 
 
 def test_every_deployment_waits_for_the_migrations_its_job_runs(cluster, handover_services):
-    servers = _servers(cluster, handover_services)
+    checked = 0
     for name, service in handover_services.items():
         [(job, migrate)] = cluster.running([service.script, "migrate"])
         assert job["kind"] == "Job", name
-        deployment, server = servers[name]
-        init = deployment["spec"]["template"]["spec"].get("initContainers", [])
-        waiting = [c for c in init if c["command"][:2] == [service.script, "await-migrations"]]
-        assert len(waiting) == 1, f"{_name(deployment)} does not await its migrations"
-        assert waiting[0]["image"] == server["image"] == migrate["image"], name
+        for deployment, container in cluster.running([service.script]):
+            if deployment["kind"] != "Deployment" or container["command"][1] == "await-migrations":
+                continue
+            init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+            waiting = [c for c in init if c["command"][:2] == [service.script, "await-migrations"]]
+            assert len(waiting) == 1, f"{_name(deployment)} does not await its migrations"
+            assert waiting[0]["image"] == container["image"] == migrate["image"], name
+            checked += 1
+    assert checked > len(handover_services), "the servers and talent's HRIS processor"
 
 
 def test_only_migration_jobs_carry_database_admin_credentials(
@@ -206,11 +228,14 @@ def test_every_container_requests_cpu_and_memory_and_is_limited_in_memory(cluste
     assert checked
 
 
-def test_every_hpa_scales_an_existing_deployment_on_cpu_from_its_replicas(cluster):
+def test_every_hpa_scales_a_serving_deployment_on_cpu_from_its_replicas(cluster):
     autoscalers = cluster.of_kind("HorizontalPodAutoscaler")
-    assert {hpa["spec"]["scaleTargetRef"]["name"] for hpa in autoscalers} == {
-        deployment["metadata"]["name"] for deployment in cluster.of_kind("Deployment")
+    serving = {
+        deployment["metadata"]["name"]
+        for service in cluster.of_kind("Service")
+        for deployment in cluster.selected_by(service["spec"]["selector"])
     }
+    assert {hpa["spec"]["scaleTargetRef"]["name"] for hpa in autoscalers} == serving
     for hpa in autoscalers:
         target = hpa["spec"]["scaleTargetRef"]
         assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment"), _name(hpa)
@@ -320,18 +345,64 @@ def test_every_url_a_service_calls_is_its_callees_kubernetes_service_on_its_port
 def test_database_connections_at_full_scale_fit_postgres_default_limit(
     cluster, handover_services, settings_from_env
 ):
+    """Each pod listens on one connection: a server for its relay (a talent server that applied
+    HRIS events would listen on a second), the HRIS processor for its events."""
     total = 0
-    for name, (deployment, server) in _servers(cluster, handover_services).items():
-        settings = settings_from_env(handover_services[name], cluster.env(server))
-        [hpa] = [
-            h
-            for h in cluster.of_kind("HorizontalPodAutoscaler")
-            if h["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
-        ]
-        total += hpa["spec"]["maxReplicas"] * (
-            settings.db_pool_size + settings.db_pool_max_overflow + LISTENER_CONNECTIONS
-        )
+    for service in handover_services.values():
+        for deployment, container in cluster.running([service.script]):
+            if deployment["kind"] != "Deployment" or container["command"][1] == "await-migrations":
+                continue
+            settings = settings_from_env(service, cluster.env(container))
+            if container["command"][1] == "serve":
+                assert not getattr(settings, "hris_processor", False), _name(deployment)
+            total += _pods_at_most(cluster, deployment) * (
+                settings.db_pool_size + settings.db_pool_max_overflow + LISTENER_CONNECTIONS
+            )
     assert 0 < total <= POSTGRES_CONNECTIONS_FOR_SERVICES
+
+
+def test_talent_api_leaves_hris_events_to_a_processor_deployment_of_the_same_image(
+    cluster, handover_services, settings_from_env
+):
+    talent = handover_services["talent"]
+    api, server = _servers(cluster, handover_services)["talent"]
+    assert settings_from_env(talent, cluster.env(server)).hris_processor is False, _name(api)
+    deployment, processor = _hris_processor(cluster)
+    assert processor["image"] == server["image"], _name(deployment)
+    assert processor["command"] == HRIS_PROCESSOR, _name(deployment)
+    settings = settings_from_env(talent, cluster.env(processor))
+    assert settings.environment is Environment.PRODUCTION, _name(deployment)
+    assert deployment["spec"]["replicas"] >= 1, _name(deployment)
+
+
+def test_hris_processor_is_reached_by_nothing_and_holds_no_hris_secrets_key(cluster):
+    """It applies stored bodies and verifies no signature: the key stays with the API."""
+    deployment, processor = _hris_processor(cluster)
+    assert "ports" not in processor, _name(deployment)
+    for kind, selector in [
+        *(("Service", s["spec"]["selector"]) for s in cluster.of_kind("Service")),
+        *(
+            ("PodDisruptionBudget", b["spec"]["selector"]["matchLabels"])
+            for b in cluster.of_kind("PodDisruptionBudget")
+        ),
+    ]:
+        assert deployment not in cluster.selected_by(selector), f"a {kind} selects it"
+    assert "TALENT_HRIS_SECRETS_KEYS" not in cluster.env(processor), _name(deployment)
+
+
+def test_hris_processor_requests_less_cpu_than_the_api_so_deliveries_come_first(
+    cluster, handover_services
+):
+    _, server = _servers(cluster, handover_services)["talent"]
+    deployment, processor = _hris_processor(cluster)
+    assert _millicores(processor["resources"]["requests"]["cpu"]) < _millicores(
+        server["resources"]["requests"]["cpu"]
+    ), _name(deployment)
+
+
+def _millicores(quantity):
+    text = str(quantity)
+    return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
 
 
 def test_the_cluster_runs_every_container_of_a_service_in_production(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from handover_tools import compatibility, demo, openapi
 from handover_tools.postgres import from_environment_or_embedded
-from handover_tools.stack import REPO_ROOT, Ports, Stack
+from handover_tools.stack import HRIS_PROCESSOR, REPO_ROOT, Ports, Stack
 
 COMMITTED_OPENAPI = REPO_ROOT / "deploy" / "gateway" / "site" / "openapi.json"
 CONTRACTS = REPO_ROOT / "clients" / "contract"
@@ -19,7 +19,7 @@ def say(message: str) -> None:
     print(message, flush=True)  # read line by line when piped, not at exit
 
 
-def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
+def up(data_dir: Path, *, load_demo: bool, gateway_port: int, hris_apart: bool = False) -> int:
     data_dir = data_dir.resolve()
     say(f"Data directory: {data_dir} (kept between runs)")
     server = from_environment_or_embedded(data_dir / "postgres")
@@ -27,7 +27,8 @@ def up(data_dir: Path, *, load_demo: bool, gateway_port: int) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     try:
-        with Stack(server, data_dir, Ports.from_gateway(gateway_port)) as stack:
+        workers = [HRIS_PROCESSOR] if hris_apart else []
+        with Stack(server, data_dir, Ports.from_gateway(gateway_port), workers=workers) as stack:
             if load_demo:
                 loaded = demo.load(stack.gateway_url, stack.admin_key)
                 say("Demo data loaded." if loaded else "Demo data present from an earlier run.")
@@ -58,6 +59,11 @@ def main(argv: list[str] | None = None) -> None:
         default=8000,
         help="the gateway's port; the services take the next three",
     )
+    run.add_argument(
+        "--hris-processor-apart",
+        action="store_true",
+        help="apply HRIS events in a process of their own, as production does",
+    )
     spec = commands.add_parser("openapi", help="write the merged OpenAPI document")
     spec.add_argument(
         "--check",
@@ -72,7 +78,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.command == "up":
-        sys.exit(up(args.data_dir, load_demo=not args.no_demo, gateway_port=args.port))
+        sys.exit(
+            up(
+                args.data_dir,
+                load_demo=not args.no_demo,
+                gateway_port=args.port,
+                hris_apart=args.hris_processor_apart,
+            )
+        )
     document = openapi.merged_document()
     rendered = openapi.render(document)
     if args.check:

@@ -10,8 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
@@ -89,16 +89,48 @@ def _terminate(processes: Iterable[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def _service(name: str) -> Service:
     return next(service for service in SERVICES if service.name == name)
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A service's background work run as a process of its own, beside servers that leave it
+    to that process, as production runs it in a deployment of its own."""
+
+    name: str
+    service: str
+    command: str
+    server_env: Mapping[str, str]
+    """What tells the service's server not to do this work itself."""
+    started: str
+    """A line of its log saying it runs: it has no port to ask."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    niceness: int = 0
+    """Added to its CPU niceness: production gives it a smaller CPU request than the server."""
+
+
+HRIS_PROCESSOR = Worker(
+    name="talent-hris-processor",
+    service="talent",
+    command="process-hris-events",
+    server_env={"TALENT_HRIS_PROCESSOR": "false"},
+    started="hris_processor_started",
+)
 
 
 class Stack:
     """Starts the services and the gateway as processes; stops them all on exit.
 
     `env` is added to every service's environment; `database` is the one the services share.
-    Between start and stop, a service can be stopped, killed, paused and started again, to see
-    how the others cope."""
+    Each of `workers` runs as a process of its own, named for it, and its service's server
+    leaves that work to it; without, the servers do all their work themselves. Between start
+    and stop, a service or a worker can be stopped, killed, paused and started again, each on
+    its own (stopping talent's server leaves its worker running), to see how the others cope."""
 
     def __init__(
         self,
@@ -108,13 +140,16 @@ class Stack:
         *,
         env: Mapping[str, str] | None = None,
         database: str = DATABASE_NAME,
+        workers: Sequence[Worker] = (),
     ) -> None:
         self.server = server
         self.work_dir = work_dir
         self.ports = ports or Ports.from_gateway(8000)
         self.env = dict(env or {})
         self.database = database
+        self.workers = {worker.name: worker for worker in workers}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_offsets: dict[str, int] = {}
         self.admin_key = ""
 
     @property
@@ -135,8 +170,10 @@ class Stack:
         try:
             for service in SERVICES:
                 self._spawn_service(service)
-            for service in SERVICES:
-                self._wait_until_ready(service.name)
+            for worker in self.workers.values():
+                self._spawn_worker(worker)
+            for name in [service.name for service in SERVICES] + list(self.workers):
+                self._wait_until_ready(name)
             if gateway:
                 self.start_gateway()
         except BaseException:
@@ -166,7 +203,12 @@ class Stack:
                 command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
             )
 
-    def _spawn_service(self, service: Service, env: Mapping[str, str] | None = None) -> None:
+    def processes_of(self, service: str) -> list[subprocess.Popen[bytes]]:
+        """The service's server and its workers' processes."""
+        names = [service] + [w.name for w in self.workers.values() if w.service == service]
+        return [self.processes[name] for name in names]
+
+    def _service_env(self, service: Service) -> dict[str, str]:
         prefix = service.env_prefix
         database_url = self.server.database_url(self.database)
         service_env = {
@@ -178,17 +220,53 @@ class Stack:
         for callee in SERVICES:
             if callee != service and f"{callee.name}_url" in service.settings.model_fields:
                 service_env[f"{prefix}{callee.name.upper()}_URL"] = self.service_url(callee.name)
+        return service_env
+
+    def _spawn_service(self, service: Service, env: Mapping[str, str] | None = None) -> None:
+        service_env = self._service_env(service)
+        for worker in self.workers.values():
+            if worker.service == service.name:
+                service_env |= worker.server_env
         command = [sys.executable, "-m", f"handover_{service.name}", "serve"]
         self._spawn(service.name, command, {**service_env, **self.env, **(env or {})})
 
+    def _spawn_worker(self, worker: Worker, env: Mapping[str, str] | None = None) -> None:
+        command = [sys.executable, "-m", f"handover_{worker.service}", worker.command]
+        if worker.niceness:
+            command = ["nice", "-n", str(worker.niceness), *command]
+        self._log_offsets[worker.name] = _size(self.log_path(worker.name))
+        base = self._service_env(_service(worker.service))
+        self._spawn(worker.name, command, {**base, **self.env, **worker.env, **(env or {})})
+
     def _wait_until_ready(self, name: str) -> None:
-        _wait_until_ok(f"{self.service_url(name)}/readyz", READY_TIMEOUT, self.processes[name])
+        worker = self.workers.get(name)
+        if worker is None:
+            _wait_until_ok(f"{self.service_url(name)}/readyz", READY_TIMEOUT, self.processes[name])
+            return
+        log, offset = self.log_path(name), self._log_offsets[name]
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+            with log.open("rb") as output:
+                output.seek(offset)
+                if worker.started.encode() in output.read():
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not start within {READY_TIMEOUT:.0f}s")
+            time.sleep(0.1)
 
     def start_service(self, name: str, *, env: Mapping[str, str] | None = None) -> None:
-        """Start a stopped service again, `env` over the stack's, and wait until it is ready."""
+        """Start a stopped service or worker again, `env` over the stack's, and wait until it
+        is ready."""
         if self.processes[name].poll() is None:
             raise RuntimeError(f"{name} is still running")
-        self._spawn_service(_service(name), env)
+        worker = self.workers.get(name)
+        if worker is None:
+            self._spawn_service(_service(name), env)
+        else:
+            self._spawn_worker(worker, env)
         self._wait_until_ready(name)
 
     def stop_service(self, name: str) -> None:

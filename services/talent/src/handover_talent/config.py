@@ -39,6 +39,12 @@ class Settings(ServiceSettings):
         gt=0,
         description="How often the event processor looks for work besides being notified.",
     )
+    hris_processor: bool = Field(
+        default=True,
+        description="Apply HRIS events in this server process too. Production sets it false and "
+        "runs `handover-talent process-hris-events` as a deployment of its own, so that the "
+        "webhook, which only stores deliveries, never waits on the applying.",
+    )
 
     def hris_keys(self) -> list[str]:
         """The keys, checked. Checked here, when the server starts, rather than when settings

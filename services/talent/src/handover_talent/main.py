@@ -72,24 +72,31 @@ SPEC = ServiceSpec(
 )
 
 
+def hris_processor(db: Database, settings: Settings) -> Processor:
+    """The HRIS event processor, as the server and `process-hris-events` both run it."""
+    return Processor(
+        db,
+        apply_to_pipeline,
+        poll_interval=settings.hris_poll_seconds,
+        body_retention=timedelta(days=settings.hris_body_retention_days),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    poll = settings.hris_poll_seconds
-    retention = timedelta(days=settings.hris_body_retention_days)
 
-    def hris_processor(db: Database) -> AbstractAsyncContextManager[None]:
-        processor = Processor(db, apply_to_pipeline, poll_interval=poll, body_retention=retention)
-        return processor.running()
+    def applying(db: Database) -> AbstractAsyncContextManager[None]:
+        return hris_processor(db, settings).running()
 
     app = create_service_app(
         SPEC,
         settings,
         upstreams={engagements.UPSTREAM: settings.engagements_url, kpi.UPSTREAM: settings.kpi_url},
         transports=transports,
-        workers=[hris_processor],
+        workers=[applying] if settings.hris_processor else [],
     )
     app.state.hris_secrets = SecretBox(settings.hris_keys())
     return app
