@@ -2,11 +2,14 @@
 answer, refused with a problem (and not stored) when forged, stale, unreadable or too large."""
 
 import asyncio
+import base64
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -16,9 +19,12 @@ from sqlalchemy.engine import URL
 
 from handover_kit.credentials import new_service_seed
 from handover_kit.db import Database, dsn
-from handover_talent.config import Settings
+from handover_talent.config import DEV_HRIS_SECRETS_KEY, Settings
 from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
+from handover_talent.ingestion.repository import SourceKeys
+from handover_talent.ingestion.secrets import SecretBox
+from handover_talent.ingestion.service import SourceKeyCache
 from handover_talent.main import create_app
 from tests import builders
 from tests.conftest import Services, as_service
@@ -387,6 +393,35 @@ async def test_during_a_rotation_overlap_both_secrets_pass_and_after_it_only_the
     assert await deliver(old) == 401
     assert await deliver(new) == 401
     assert await deliver(newest) == 202
+
+
+async def test_a_secret_rotated_by_another_instance_passes_at_once_though_the_old_keys_are_kept(
+    services: Services, engagement: dict[str, Any], vendor: httpx.AsyncClient, database_url: URL
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    headers, body = builders.standard_webhook(source["secret"], "candidate.hired", HIRED)
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+    # Another instance rotates: the stored source changes, the keys this one keeps do not.
+    new = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    await fetch(
+        database_url,
+        "UPDATE talent.hris_sources SET secret_sealed = $1 WHERE id = $2",
+        SecretBox([DEV_HRIS_SECRETS_KEY]).seal(new),
+        UUID(source["id"]),
+    )
+    headers, body = builders.standard_webhook(new, "candidate.hired", HIRED)
+    assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+
+
+def test_kept_source_keys_are_read_again_after_their_few_seconds() -> None:
+    now = [0.0]
+    kept = SourceKeyCache(ttl=5.0, clock=lambda: now[0])
+    keys = SourceKeys(uuid4(), uuid4(), uuid4(), "standard_webhooks", "sealed", None, None)
+    kept.keep(keys)
+    now[0] = 5.0
+    assert kept.get(keys.id) == keys
+    now[0] = 5.1
+    assert kept.get(keys.id) is None
 
 
 async def test_rotating_a_greenhouse_secret_takes_the_one_set_in_greenhouse(

@@ -15,6 +15,7 @@ from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
 from handover_talent.ingestion.router import router as hris_router
 from handover_talent.ingestion.secrets import SecretBox
+from handover_talent.ingestion.service import SourceKeyCache
 from handover_talent.members.router import internal_router as members_internal_router
 from handover_talent.members.router import members_router, transfers_router
 from handover_talent.pipeline.router import applications_router, candidates_router
@@ -99,4 +100,5 @@ def create_app(
         workers=[applying] if settings.hris_processor else [],
     )
     app.state.hris_secrets = SecretBox(settings.hris_keys())
+    app.state.hris_source_keys = SourceKeyCache()
     return app

@@ -33,6 +33,7 @@ from handover_talent.ingestion.secrets import SecretBox
 from handover_talent.ingestion.service import (
     DeliveryService,
     IngestionService,
+    SourceKeyCache,
     SourceService,
     utcnow,
 )
@@ -48,6 +49,12 @@ async def secret_box(request: Request) -> SecretBox:
 
 
 Box = Annotated[SecretBox, Depends(secret_box)]
+
+
+def _source_keys(request: Request) -> SourceKeyCache:
+    kept = request.app.state.hris_source_keys
+    assert isinstance(kept, SourceKeyCache)
+    return kept
 
 
 async def _sources(session: Session, box: Box) -> SourceService:
@@ -128,9 +135,11 @@ async def get_hris_source(source_id: SourceId, service: Sources) -> HrisSourceRe
     dependencies=[require(Scope.ORGANIZATION_ADMIN)],
 )
 async def rotate_hris_secret(
-    source_id: SourceId, data: HrisSecretRotation, service: Sources
+    source_id: SourceId, data: HrisSecretRotation, service: Sources, request: Request
 ) -> HrisSecretRotated:
     source, secret = await service.rotate(source_id, data, utcnow())
+    # Here at once; other instances let theirs go within the cache's few seconds.
+    _source_keys(request).forget(source_id)
     assert source.previous_secret_expires_at is not None
     return HrisSecretRotated(
         source_id=source.id,
@@ -148,7 +157,7 @@ async def receive_hris_delivery(source_id: UUID, request: Request) -> Response:
     body = await request.body()
     box = await secret_box(request)
     async with database(request).raw(ALL_TENANTS, read_only=False) as connection:
-        service = DeliveryService(Deliveries(connection), box)
+        service = DeliveryService(Deliveries(connection), box, _source_keys(request))
         stored = await service.receive(source_id, request.headers, body, utcnow())
     if stored is None:
         return _receipt(HrisReceipt(event_id="ping"), HTTPStatus.OK)

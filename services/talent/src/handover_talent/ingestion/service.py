@@ -1,4 +1,5 @@
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from handover_talent.errors import (
     NotDeadLettered,
     SecretRequired,
     SourceNotFound,
+    StaleDelivery,
     UnknownEngagement,
 )
 from handover_talent.ingestion.adapters import ADAPTERS, Adapter
@@ -152,24 +154,57 @@ class IngestionService:
         return replayed
 
 
+class SourceKeyCache:
+    """Each source's keys as last read, kept for `ttl` seconds, so that most deliveries need no
+    read before their insert. Only a rotation changes a source's keys: a delivery signed with a
+    new secret fails against the kept keys and is checked again against the stored ones. So
+    kept keys can only go on accepting, for at most `ttl` seconds, a previous secret that a
+    second rotation has just dropped."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._kept: dict[UUID, tuple[float, SourceKeys]] = {}
+
+    def get(self, source_id: UUID) -> SourceKeys | None:
+        kept = self._kept.get(source_id)
+        if kept is None or self._clock() - kept[0] > self.ttl:
+            return None
+        return kept[1]
+
+    def keep(self, keys: SourceKeys) -> None:
+        self._kept[keys.id] = (self._clock(), keys)
+
+    def forget(self, source_id: UUID) -> None:
+        self._kept.pop(source_id, None)
+
+
 class DeliveryService:
     """A vendor's delivery: verified against its source's secrets, then stored."""
 
-    def __init__(self, deliveries: Deliveries, box: SecretBox) -> None:
+    def __init__(self, deliveries: Deliveries, box: SecretBox, kept: SourceKeyCache) -> None:
         self.deliveries = deliveries
         self.box = box
+        self.kept = kept
 
     async def receive(
         self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> Stored | None:
         """Verify a vendor's delivery, then store it; None for a ping, which is not stored."""
-        source = await self.deliveries.keys(source_id)
-        if source is None:
-            raise SourceNotFound(f"There is no HRIS source {source_id}.")
+        source = self.kept.get(source_id) or await self._read(source_id)
         adapter = ADAPTERS.get(source.vendor)
         if adapter is None:
             raise SourceNotFound(f"The HRIS source {source_id} is of no vendor read here.")
-        adapter.verify(headers, body, self._secrets(source, now), now)
+        try:
+            adapter.verify(headers, body, self._secrets(source, now), now)
+        except StaleDelivery:
+            raise
+        except InvalidSignature:
+            stored = await self._read(source_id)
+            if stored == source:
+                raise
+            source = stored  # rotated since it was kept
+            adapter.verify(headers, body, self._secrets(source, now), now)
         delivery = adapter.read(headers, body, now)
         if delivery.ping:
             return None
@@ -189,6 +224,13 @@ class DeliveryService:
             headers={name: headers[name] for name in adapter.audit_headers if name in headers},
             body=body,
         )
+
+    async def _read(self, source_id: UUID) -> SourceKeys:
+        source = await self.deliveries.keys(source_id)
+        if source is None:
+            raise SourceNotFound(f"There is no HRIS source {source_id}.")
+        self.kept.keep(source)
+        return source
 
     def _secrets(self, source: SourceKeys, now: datetime) -> list[str]:
         sealed = [source.secret_sealed]
