@@ -125,6 +125,22 @@ async def test_a_raw_transaction_is_read_only_unless_asked_otherwise(database_ur
         await db.dispose()
 
 
+async def test_a_connection_outside_a_transaction_has_no_tenancy_so_it_sees_no_row(
+    services: Services, database_url: URL
+) -> None:
+    await builders.create_engagement(services.engagements)
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    count = "SELECT count(*) FROM engagements.engagements"
+    try:
+        async with db.connection() as connection:
+            assert not connection.is_in_transaction()
+            assert await connection.fetchval(count) == 0
+        async with db.raw(Tenancy(all_tenants=True)) as connection:
+            assert await connection.fetchval(count) == 1
+    finally:
+        await db.dispose()
+
+
 async def test_rows_from_the_driver_make_the_model_the_orm_loads(
     services: Services, database_url: URL
 ) -> None:

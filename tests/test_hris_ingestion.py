@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL
 
 from handover_kit.credentials import new_service_seed
-from handover_kit.db import Database, dsn
+from handover_kit.db import Database, Tenancy, dsn
 from handover_talent.config import DEV_HRIS_SECRETS_KEY, Settings
 from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
@@ -411,6 +411,29 @@ async def test_a_secret_rotated_by_another_instance_passes_at_once_though_the_ol
     )
     headers, body = builders.standard_webhook(new, "candidate.hired", HIRED)
     assert (await vendor.post(_deliver(source), content=body, headers=headers)).status_code == 202
+
+
+async def test_storing_a_delivery_within_a_transaction_gives_its_tenancy_back(
+    services: Services, engagement: dict[str, Any], database_url: URL
+) -> None:
+    source = await builders.create_hris_source(services.talent, engagement["id"])
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    caller = uuid4()
+    try:
+        async with db.raw(Tenancy(tenant=caller), read_only=False) as connection:
+            stored = await connection.fetchrow(
+                "SELECT * FROM talent.store_delivery($1, $2, $3, 'evt-1', 'webhook',"
+                " 'application.created', NULL, NULL, 'received', NULL, NULL, '{}', '')",
+                UUID(source["id"]),
+                UUID(engagement["client_id"]),
+                UUID(engagement["partner_id"]),
+            )
+            tenant = await connection.fetchval("SELECT current_setting('handover.tenant')")
+    finally:
+        await db.dispose()
+    assert stored is not None
+    assert stored["original_id"] is None
+    assert tenant == str(caller)
 
 
 def test_kept_source_keys_are_read_again_after_their_few_seconds() -> None:

@@ -159,10 +159,7 @@ class Database:
         paths: BEGIN and the tenancy go in one round trip, and no ORM stands between the rows
         and the caller. A statement costs a fifth of what it does through a session; use it
         where a route is called often and its SQL is simple. Committed when the block ends."""
-        # The pool's own connection, without SQLAlchemy's Connection around it: a third of the
-        # cost of checking one out, and none of its transaction bookkeeping.
-        pooled = await self.engine.raw_connection()
-        try:
+        async with self._checked_out() as pooled:
             raw = pooled.driver_connection
             assert isinstance(raw, asyncpg.Connection)
             await _end(pooled, raw, _begin(tenancy, read_only=read_only))
@@ -172,6 +169,25 @@ class Database:
                 await _end(pooled, raw, "ROLLBACK")
                 raise
             await _end(pooled, raw, "COMMIT")
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The driver's connection outside any transaction, for a statement that is a
+        transaction of its own and sets its own tenancy: a function, such as talent's
+        `store_delivery`. Any other statement has no tenancy, so row-level security shows and
+        admits no row."""
+        async with self._checked_out() as pooled:
+            raw = pooled.driver_connection
+            assert isinstance(raw, asyncpg.Connection)
+            yield raw
+
+    @asynccontextmanager
+    async def _checked_out(self) -> AsyncIterator[PoolProxiedConnection]:
+        # The pool's own connection, without SQLAlchemy's Connection around it: a third of the
+        # cost of checking one out, and none of its transaction bookkeeping.
+        pooled = await self.engine.raw_connection()
+        try:
+            yield pooled
         finally:
             # Back to the pool, which may close it (an overflow connection): a close awaits
             # the driver, which SQLAlchemy does only from within its greenlet.

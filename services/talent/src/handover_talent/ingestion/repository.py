@@ -5,13 +5,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import CursorResult, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from handover_kit.db import ALL_TENANTS, Database
 from handover_kit.pagination import PageRequest, paginate
 from handover_kit.repository import Repository
 from handover_talent.ingestion.models import HrisEvent, HrisSource
@@ -131,37 +131,26 @@ _STORE_NEW = core_select(*_INSERTED.c, func.pg_notify(CHANNEL, "")).select_from(
 _SOURCE_KEYS = (
     f"SELECT {', '.join(SourceKeys.__dataclass_fields__)} FROM talent.hris_sources WHERE id = $1"  # noqa: S608 - from the dataclass
 )
-_DELIVERY_COLUMNS = (
-    "source_id, client_id, partner_id, event_id, channel, action, kind, candidate_ref, status,"
-    " reason, processed_at, headers"
-)
-_DELIVERY_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
-# A new delivery is inserted, and the processors notified, in one statement; a redelivery
-# inserts nothing here.
+# A new delivery is inserted and the processors notified, or a redelivery kept as a duplicate,
+# in one statement that sets its own tenancy (migration 0006).
 _STORE_DELIVERY = (
-    f"WITH inserted AS (INSERT INTO talent.hris_events ({_DELIVERY_COLUMNS}, body)"  # noqa: S608 - constants
-    f" VALUES ({_DELIVERY_VALUES}, $13)"
-    " ON CONFLICT (source_id, event_id) WHERE duplicate_of IS NULL DO NOTHING RETURNING id)"
-    f" SELECT id, pg_notify('{CHANNEL}', '') FROM inserted"
-)
-_STORE_DUPLICATE = (
-    f"INSERT INTO talent.hris_events ({_DELIVERY_COLUMNS}, duplicate_of)"  # noqa: S608 - constants
-    " VALUES ($1, $2, $3, $4::text, $5, $6, $7, $8, $9, $10, now(), $11, (SELECT id FROM"
-    " talent.hris_events WHERE source_id = $1 AND event_id = $4 AND duplicate_of IS NULL))"
-    " RETURNING id, duplicate_of"
+    "SELECT stored_id, original_id FROM talent.store_delivery("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 )
 
 
 class Deliveries:
     """What a vendor's delivery reads and writes, straight on the driver (see
-    `handover_kit.db.Database.raw`): the webhook is the route vendors call most."""
+    `handover_kit.db.Database.raw`): the webhook is the route vendors call most. A vendor has no
+    principal, so its source is read as the service itself."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self.connection = connection
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def keys(self, source_id: UUID) -> SourceKeys | None:
         """The source's signing keys."""
-        row = await self.connection.fetchrow(_SOURCE_KEYS, source_id)
+        async with self.db.raw(ALL_TENANTS) as connection:
+            row = await connection.fetchrow(_SOURCE_KEYS, source_id)
         return None if row is None else SourceKeys(*row)
 
     async def store(
@@ -180,31 +169,29 @@ class Deliveries:
     ) -> Stored:
         """As `EventRepository.store`, for a webhook delivery: once per (source, event id), a
         redelivery kept as a `duplicate` of the first, without its body."""
-        values = (
-            source.id,
-            source.client_id,
-            source.partner_id,
-            event_id,
-            EventChannel.WEBHOOK.value,
-            action,
-            kind,
-            candidate_ref,
-            status.value,
-            reason,
-            processed_at,
-            # The connection's jsonb codec (the dialect's) takes the JSON text.
-            json.dumps(headers),
-        )
-        row = await self.connection.fetchrow(_STORE_DELIVERY, *values, body)
-        if row is not None:
-            return Stored(row[0], event_id, status, None, new=True)
-        # Its own statement, so its snapshot sees the original that a concurrent delivery
-        # committed while this one waited on the unique index.
-        row = await self.connection.fetchrow(
-            _STORE_DUPLICATE, *values[:8], EventStatus.DUPLICATE.value, reason, values[11]
-        )
+        async with self.db.connection() as connection:
+            row = await connection.fetchrow(
+                _STORE_DELIVERY,
+                source.id,
+                source.client_id,
+                source.partner_id,
+                event_id,
+                EventChannel.WEBHOOK.value,
+                action,
+                kind,
+                candidate_ref,
+                status.value,
+                reason,
+                processed_at,
+                # The connection's jsonb codec (the dialect's) takes the JSON text.
+                json.dumps(headers),
+                body,
+            )
         assert row is not None
-        return Stored(row[0], event_id, EventStatus.DUPLICATE, row[1], new=False)
+        stored, original = row
+        if original is None:
+            return Stored(stored, event_id, status, None, new=True)
+        return Stored(stored, event_id, EventStatus.DUPLICATE, original, new=False)
 
 
 class EventRepository(Repository[HrisEvent]):

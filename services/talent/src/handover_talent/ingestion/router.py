@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from handover_kit.auth import CurrentPrincipal, require
-from handover_kit.db import ALL_TENANTS, Session, database
+from handover_kit.db import Session, database
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
@@ -155,10 +155,9 @@ async def receive_hris_delivery(source_id: UUID, request: Request) -> Response:
     """A vendor's delivery has no principal: its signature, checked against the source, is its
     credential. Stored as the service itself, committed before the answer."""
     body = await request.body()
-    box = await secret_box(request)
-    async with database(request).raw(ALL_TENANTS, read_only=False) as connection:
-        service = DeliveryService(Deliveries(connection), box, _source_keys(request))
-        stored = await service.receive(source_id, request.headers, body, utcnow())
+    deliveries = Deliveries(database(request))
+    service = DeliveryService(deliveries, await secret_box(request), _source_keys(request))
+    stored = await service.receive(source_id, request.headers, body, utcnow())
     if stored is None:
         return _receipt(HrisReceipt(event_id="ping"), HTTPStatus.OK)
     return _receipt(
