@@ -14,6 +14,7 @@ from handover_talent.db import MESSAGING, MIGRATIONS
 from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.processor import Processor
 from handover_talent.ingestion.router import router as hris_router
+from handover_talent.ingestion.router import webhook_router as hris_webhook_router
 from handover_talent.ingestion.secrets import SecretBox
 from handover_talent.ingestion.service import SourceKeyCache
 from handover_talent.members.router import internal_router as members_internal_router
@@ -31,6 +32,7 @@ SPEC = ServiceSpec(
     version="0.2.1",
     migrations=MIGRATIONS,
     routers=[
+        hris_webhook_router,
         roles_router,
         requisitions_router,
         candidates_router,
