@@ -63,19 +63,16 @@ UNFINISHED_MILESTONES = (
 )
 SETTLED_STATUSES = sorted(status.value for status in SETTLED)
 
-# talent's store of a verified delivery, into a table of the same shape (its indexes, checks,
-# foreign key and row-level security), made by the scenario's setup: talent's processor never
-# sees these rows.
-DELIVERIES = "talent.baseline_hris_events"
+# talent's store of a verified delivery, by talent's own function, made by the scenario's setup
+# to write into a table of the same shape (its indexes, checks, foreign key and row-level
+# security) that talent's processor never sees.
 HRIS_SOURCES = (
     "SELECT id, secret_sealed, client_id, partner_id FROM talent.hris_sources"
     " WHERE vendor = 'standard_webhooks'"
 )
 STORE_DELIVERY = (
-    f"INSERT INTO {DELIVERIES} (source_id, client_id, partner_id, event_id, channel, action,"  # noqa: S608 - constants
-    " kind, candidate_ref, status, headers, body)"
-    " VALUES ($1, $2, $3, $4, 'webhook', $5, $6, $7, 'received', $8, $9)"
-    " ON CONFLICT (source_id, event_id) WHERE duplicate_of IS NULL DO NOTHING RETURNING id"
+    "SELECT stored_id, original_id FROM talent.baseline_store_delivery("
+    "$1, $2, $3, $4, 'webhook', $5, $6, $7, 'received', NULL, NULL, $8, $9)"
 )
 SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 AUDIT_HEADERS = ("webhook-id", "webhook-timestamp", "user-agent", "content-type")
@@ -316,8 +313,9 @@ def _hris_routes(app: FastAPI) -> None:
         except ValidationError:
             raise HTTPException(400) from None
         audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
-        async with _as(request, "talent", ALL_TENANTS) as connection:
-            stored = await connection.fetchval(
+        # One statement, a transaction of its own that sets its own tenancy, as talent's.
+        async with request.state.pools["talent"].acquire() as connection:
+            stored, original = await connection.fetchrow(
                 STORE_DELIVERY,
                 source_id,
                 source["client_id"],
@@ -329,7 +327,7 @@ def _hris_routes(app: FastAPI) -> None:
                 audit,
                 body,
             )
-        if stored is None:
+        if original is not None:
             return _json({"event_id": event_id, "status": "duplicate"})
         return _json({"id": str(stored), "event_id": event_id, "status": "received"}, 202)
 
