@@ -699,17 +699,15 @@ async def test_erasing_a_candidate_forgets_what_the_source_sent_about_them(
     assert [e["id"] for e in await _events(services, source["id"])] == [e["id"] for e in before]
 
 
-async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_hold_back_the_rest(
-    database_url: URL,
-) -> None:
+async def _received_events(database_url: URL, count: int) -> None:
+    """`count` canonical events of a new source, received and waiting for the processor."""
     (source,) = await fetch(
         database_url,
         "INSERT INTO talent.hris_sources (engagement_id, client_id, partner_id, name, vendor,"
         " secret_sealed) VALUES (uuidv7(), uuidv7(), uuidv7(), 'feed', 'ashby', 'sealed')"
         " RETURNING id, client_id, partner_id",
     )
-    events = []
-    for n in range(2):
+    for n in range(count):
         body = json.dumps(
             {
                 "kind": "application.created",
@@ -720,18 +718,23 @@ async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_ho
                 "job_id": "j",
             }
         ).encode()
-        (row,) = await fetch(
+        await fetch(
             database_url,
             "INSERT INTO talent.hris_events (source_id, client_id, partner_id, event_id, channel,"
             " action, status, headers, body) VALUES ($1, $2, $3, $4, 'batch',"
-            " 'application.created', 'received', '{}', $5) RETURNING id",
+            " 'application.created', 'received', '{}', $5)",
             source["id"],
             source["client_id"],
             source["partner_id"],
             f"e{n}",
             body,
         )
-        events.append(row["id"])
+
+
+async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_hold_back_the_rest(
+    database_url: URL,
+) -> None:
+    await _received_events(database_url, 2)
     applied = []
 
     async def apply(session: Any, publisher: Any, source: Any, event: Any) -> None:
@@ -758,3 +761,29 @@ async def test_an_event_whose_processing_keeps_failing_is_buried_and_does_not_ho
     assert (buried["status"], buried["attempts"]) == ("dead", 1)
     assert buried["reason"].startswith("Processing failed 5 times: ")
     assert (later["status"], applied) == ("applied", ["e1"])
+
+
+async def test_a_processor_that_cannot_listen_applies_by_polling(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _received_events(database_url, 1)
+
+    async def refuse(*_: object) -> None:
+        raise asyncpg.InterfaceError("the connection was lost")
+
+    monkeypatch.setattr(asyncpg.Connection, "add_listener", refuse)
+    applied = []
+
+    async def apply(session: Any, publisher: Any, source: Any, event: Any) -> None:
+        applied.append(event.event_id)
+
+    db = Database(Settings.with_database(as_service(database_url)), "test")
+    try:
+        async with Processor(db, apply, poll_interval=0.05).running():
+            deadline = time.monotonic() + 10
+            while not applied:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+    finally:
+        await db.dispose()
+    assert applied == ["e0"]

@@ -206,20 +206,23 @@ class Processor:
     async def _listen(self, listener: asyncpg.Connection | None) -> asyncpg.Connection | None:
         if listener is not None and not listener.is_closed():
             return listener
+        connection: asyncpg.Connection | None = None
         try:
             connection = await asyncpg.connect(
                 dsn(self.db.engine.url),
                 timeout=5,
                 server_settings={"application_name": "talent hris processor"},
             )
-        except Exception:  # polling carries on meanwhile
+            await connection.add_listener(CHANNEL, self._notified)
+        except BaseException as exc:
+            if connection is not None:
+                connection.terminate()
+            if not isinstance(exc, Exception):
+                raise
+            # Polling carries on meanwhile; the next cycle tries again. Raised, it would end
+            # the processor, which nothing would notice.
             log.warning("hris processor cannot listen; polling", exc_info=True)
             return None
-        try:
-            await connection.add_listener(CHANNEL, self._notified)
-        except BaseException:
-            connection.terminate()
-            raise
         return connection
 
 
