@@ -1,5 +1,6 @@
 """apply_hiring_event, directly: canonical HRIS events in any order, and twice, converge."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from handover_shared.hiring_events import HiringEvent
 from handover_talent.config import Settings
 from handover_talent.db import MESSAGING
 from handover_talent.pipeline.apply import EventContext, EventRejected, apply_hiring_event
+from handover_talent.requisitions.repository import RequisitionRepository
 from tests import builders
 from tests.conftest import Services, as_service
 from tests.identity import SERVICE_SETTINGS
@@ -249,3 +251,28 @@ async def test_an_erased_candidate_stays_erased_whatever_the_source_sends_later(
     after = (await services.talent.get(f"/v1/candidates/{candidate_id}")).json()
     assert (after["name"], after["email"], after["external_id"]) == (None, None, "c2")
     assert (await pipeline.state(source))["applications"][0][1] == "rejected"
+
+
+async def test_hires_for_one_requisition_wait_for_each_other_but_not_for_rows_that_reference_it(
+    services: Services, database_url: URL
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    requisition = UUID((await builders.open_requisition(services.talent, engagement["id"]))["id"])
+    db = Database(Settings.with_database(as_service(database_url)), "test")
+    # What inserting an application or a member for the requisition takes.
+    key_share = text("SELECT 1 FROM talent.requisitions WHERE id = :id FOR KEY SHARE")
+    try:
+        everyone = Tenancy(all_tenants=True)
+        async with db.session(everyone) as first, db.session(everyone) as second:
+            for session in (first, second):
+                await session.execute(key_share, {"id": requisition})
+            async with asyncio.timeout(5):
+                assert await RequisitionRepository(first).for_counting(requisition) is not None
+            waiting = asyncio.create_task(RequisitionRepository(second).for_counting(requisition))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            await first.commit()
+            async with asyncio.timeout(5):
+                assert await waiting is not None
+    finally:
+        await db.dispose()

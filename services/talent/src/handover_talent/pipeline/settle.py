@@ -42,6 +42,7 @@ from handover_talent.pipeline.history import (
 from handover_talent.pipeline.models import Application
 from handover_talent.pipeline.repository import HistoryRepository, entries
 from handover_talent.requisitions.models import Requisition
+from handover_talent.requisitions.repository import RequisitionRepository
 from handover_talent.requisitions.schemas import RequisitionStatus
 
 
@@ -98,8 +99,8 @@ class Settler:
             return  # no hire came or went: the requisition's count stands
         was_employed = member is not None and member.status in EMPLOYED
         # Locked: hires for one requisition count each other, however concurrent.
-        requisition = await self.session.get(
-            Requisition, application.requisition_id, with_for_update=True
+        requisition = await RequisitionRepository(self.session).for_counting(
+            application.requisition_id
         )
         assert requisition is not None
         if state.hired_at is not None:

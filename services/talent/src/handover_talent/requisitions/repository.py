@@ -33,5 +33,14 @@ class RequisitionRepository(Repository[Requisition]):
         await self.session.refresh(requisition)
         return requisition
 
+    async def for_counting(self, requisition_id: UUID) -> Requisition | None:
+        """The requisition, locked so that hires for it count each other one at a time. FOR NO
+        KEY UPDATE, not FOR UPDATE: inserting an application or a member for it takes a
+        key-share lock, which two processors could each hold while waiting for the other's to
+        count a hire (a deadlock); the two do not conflict."""
+        return await self.session.get(
+            Requisition, requisition_id, with_for_update={"key_share": True}
+        )
+
     async def hired_counts(self, requisition_ids: Sequence[UUID]) -> dict[UUID, int]:
         return await TeamMemberRepository(self.session).hired_counts(requisition_ids)
