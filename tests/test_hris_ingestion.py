@@ -21,6 +21,7 @@ from handover_kit.credentials import new_service_seed
 from handover_kit.db import Database, Tenancy, dsn
 from handover_talent.config import DEV_HRIS_SECRETS_KEY, Settings
 from handover_talent.ingestion.apply import apply_to_pipeline
+from handover_talent.ingestion.command import reseal
 from handover_talent.ingestion.processor import Processor
 from handover_talent.ingestion.repository import SourceKeys
 from handover_talent.ingestion.secrets import SecretBox
@@ -434,6 +435,36 @@ async def test_storing_a_delivery_within_a_transaction_gives_its_tenancy_back(
     assert stored is not None
     assert stored["original_id"] is None
     assert tenant == str(caller)
+
+
+async def test_resealing_moves_every_secret_to_the_first_key_so_the_others_can_go(
+    services: Services, engagement: dict[str, Any], database_url: URL
+) -> None:
+    sources = [
+        await builders.create_hris_source(services.talent, engagement["id"]) for _ in range(2)
+    ]
+    lost = Fernet(Fernet.generate_key()).encrypt(b"whsec_lost").decode()
+    (orphan,) = await fetch(
+        database_url,
+        "INSERT INTO talent.hris_sources (engagement_id, client_id, partner_id, name, vendor,"
+        " secret_sealed) VALUES (uuidv7(), uuidv7(), uuidv7(), 'old', 'ashby', $1) RETURNING id",
+        lost,
+    )
+    new = Fernet.generate_key().decode()
+    settings = Settings.with_database(
+        as_service(database_url), hris_secrets_keys=f"{new},{DEV_HRIS_SECRETS_KEY}"
+    )
+    first = await reseal(settings)
+    again = await reseal(settings)
+    rows = await fetch(
+        database_url,
+        "SELECT id, secret_sealed FROM talent.hris_sources WHERE secret_sealed <> $1",
+        lost,
+    )
+    assert (first.resealed, first.already, first.unreadable) == (2, 0, [orphan["id"]])
+    assert (again.resealed, again.already) == (0, 2)
+    opened = {str(row["id"]): SecretBox([new]).open(row["secret_sealed"]) for row in rows}
+    assert opened == {source["id"]: source["secret"] for source in sources}
 
 
 def test_kept_source_keys_are_read_again_after_their_few_seconds() -> None:

@@ -3,9 +3,12 @@ import sys
 from handover_kit.cli import run
 from handover_talent.config import Settings
 from handover_talent.db import MIGRATIONS
-from handover_talent.ingestion.command import PROCESS_HRIS_EVENTS
+from handover_talent.ingestion.command import PROCESS_HRIS_EVENTS, RESEAL_HRIS_SECRETS
 
-COMMANDS = {"process-hris-events": PROCESS_HRIS_EVENTS}
+COMMANDS = {
+    "process-hris-events": PROCESS_HRIS_EVENTS,
+    "reseal-hris-secrets": RESEAL_HRIS_SECRETS,
+}
 
 
 def main() -> None:

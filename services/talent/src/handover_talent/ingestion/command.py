@@ -1,8 +1,12 @@
-"""`handover-talent process-hris-events`: the HRIS event processor as a process of its own, so
-that applying events never shares an event loop (or a CPU request) with the webhook.
+"""Talent's own commands, beside those every service has.
 
-What it writes to the outbox reaches the server's relay through the outbox's NOTIFY at commit,
-as facts written in the server itself do."""
+`process-hris-events`: the HRIS event processor as a process of its own, so that applying
+events never shares an event loop (or a CPU request) with the webhook. What it writes to the
+outbox reaches the server's relay through the outbox's NOTIFY at commit, as facts written in
+the server itself do.
+
+`reseal-hris-secrets`: every source's signing secrets sealed again under the first of
+`TALENT_HRIS_SECRETS_KEYS`, so that the keys after it can be retired."""
 
 import argparse
 import asyncio
@@ -11,9 +15,12 @@ import signal
 import structlog
 
 from handover_kit.cli import Command
-from handover_kit.db import Database
+from handover_kit.db import ALL_TENANTS, Database
 from handover_kit.settings import ServiceSettings
 from handover_talent.config import Settings
+from handover_talent.ingestion.repository import SourceRepository
+from handover_talent.ingestion.secrets import SecretBox
+from handover_talent.ingestion.service import Resealed, reseal_secrets
 from handover_talent.main import hris_processor
 
 log = structlog.get_logger(__name__)
@@ -54,4 +61,35 @@ PROCESS_HRIS_EVENTS = Command(
     help="apply stored HRIS events until SIGTERM, beside servers with TALENT_HRIS_PROCESSOR=false",
     configure=_configure,
     run=_run,
+)
+
+
+async def reseal(settings: Settings) -> Resealed:
+    box = SecretBox(settings.hris_keys())
+    db = Database(settings, application_name="talent reseal")
+    try:
+        async with db.session(ALL_TENANTS) as session, session.begin():
+            return await reseal_secrets(SourceRepository(session), box)
+    finally:
+        await db.dispose()
+
+
+def _reseal(settings: ServiceSettings, _: argparse.Namespace) -> int:
+    if not isinstance(settings, Settings):
+        raise TypeError(f"talent's settings expected, not {type(settings).__name__}")
+    result = asyncio.run(reseal(settings))
+    log.info(
+        "hris_secrets_resealed",
+        resealed=result.resealed,
+        already=result.already,
+        unreadable=[str(source) for source in result.unreadable],
+    )
+    return 1 if result.unreadable else 0
+
+
+RESEAL_HRIS_SECRETS = Command(
+    help="seal every HRIS source's secrets again under the first of TALENT_HRIS_SECRETS_KEYS, "
+    "so that the keys after it can be retired; exits 1 if a secret no key opens is left",
+    configure=_configure,
+    run=_reseal,
 )

@@ -41,6 +41,13 @@ class SourceRepository(Repository[HrisSource]):
         rows = await self.session.scalars(select(HrisSource).where(col(HrisSource.id).in_(ids)))
         return {source.id: source for source in rows}
 
+    async def every_for_update(self) -> list[HrisSource]:
+        return list(
+            await self.session.scalars(
+                select(HrisSource).order_by(col(HrisSource.id)).with_for_update()
+            )
+        )
+
     async def list(
         self, page: PageRequest, *, engagement_id: UUID | None
     ) -> tuple[list[HrisSource], str | None]:

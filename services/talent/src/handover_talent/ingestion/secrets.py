@@ -16,6 +16,7 @@ class SecretBox:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
+        self._first = Fernet(keys[0])
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         # Opening a token costs an HMAC and an AES decryption, on every delivery: opened
         # secrets are kept a few minutes, keyed by the sealed text, which a rotation replaces.
@@ -23,6 +24,20 @@ class SecretBox:
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
+
+    def reseal(self, sealed: str) -> str | None:
+        """The secret sealed again under the first key; None if it already is. A token no
+        configured key opens raises `UnknownSecretKey`."""
+        token = sealed.encode()
+        try:
+            self._first.decrypt(token)
+            return None
+        except InvalidToken:
+            pass
+        try:
+            return self._fernet.rotate(token).decode()
+        except InvalidToken:
+            raise UnknownSecretKey from None
 
     def open(self, sealed: str) -> str:
         """The secret; a token no configured key opens raises `UnknownSecretKey`."""

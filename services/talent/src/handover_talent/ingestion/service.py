@@ -1,5 +1,6 @@
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -96,6 +97,38 @@ class SourceService:
         await self.sources.session.flush()
         await self.sources.session.refresh(source)
         return source, secret
+
+
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int
+    already: int
+    unreadable: list[UUID]
+    """Sources whose secrets no configured key opens: only rotating them mends them."""
+
+
+async def reseal_secrets(sources: SourceRepository, box: SecretBox) -> Resealed:
+    """Seal every source's secrets again under the first configured key, so that the keys
+    after it can be retired. A secret that no key opens is left as it is, and reported."""
+    resealed = already = 0
+    unreadable: list[UUID] = []
+    for source in await sources.every_for_update():
+        try:
+            current = box.reseal(source.secret_sealed)
+            previous = None
+            if source.previous_secret_sealed is not None:
+                previous = box.reseal(source.previous_secret_sealed)
+        except UnknownSecretKey:
+            unreadable.append(source.id)
+            continue
+        if current is None and previous is None:
+            already += 1
+            continue
+        source.secret_sealed = current or source.secret_sealed
+        source.previous_secret_sealed = previous or source.previous_secret_sealed
+        resealed += 1
+    await sources.session.flush()
+    return Resealed(resealed, already, unreadable)
 
 
 class IngestionService:
