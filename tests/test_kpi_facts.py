@@ -19,6 +19,7 @@ from handover_kpi.hiring.derive import retention_and_attrition
 from handover_shared.messages import MESSAGES_PATH, MessageType
 from handover_shared.talent import (
     HEADCOUNT_CHANGED,
+    HIRE_REVERSED,
     MEMBER_HIRED,
     MEMBER_TERMINATED,
     OFFER_DECIDED,
@@ -83,6 +84,23 @@ class Talent:
             requisition_id=requisition_id,
             hired_at=hired_at,
             start_date=start_date,
+        )
+
+    def hire_reversed(
+        self,
+        member_id: UUID,
+        hired_at: str,
+        requisition_id: UUID | None = None,
+        reversed_at: str = "2026-03-01T00:00:00Z",
+    ) -> dict[str, Any]:
+        return self.fact(
+            HIRE_REVERSED,
+            member_id,
+            team_member_id=member_id,
+            requisition_id=requisition_id,
+            hired_at=hired_at,
+            start_date=hired_at[:10],
+            reversed_at=reversed_at,
         )
 
     def offer_made(self, application_id: UUID, made_at: str) -> dict[str, Any]:
@@ -202,6 +220,80 @@ async def test_a_hire_told_before_its_requisitions_opening_is_counted_once_it_ar
         10.0,
         None,
     )
+
+
+async def test_a_hire_taken_back_no_longer_counts_in_time_to_hire(
+    services: Services, engagement: dict[str, Any], talent: Talent
+) -> None:
+    requisition, kept, taken_back = uuid4(), uuid4(), uuid4()
+    await talent.tell(
+        talent.opened(requisition, "2026-01-01T00:00:00Z"),
+        talent.hired(taken_back, "2026-01-11T00:00:00Z", "2026-01-12", requisition),
+        talent.hired(kept, "2026-01-21T00:00:00Z", "2026-01-22", requisition),
+    )
+    assert (await latest(services, engagement, "time_to_hire"))[1] == 15.0
+    await talent.tell(talent.hire_reversed(taken_back, "2026-01-11T00:00:00Z", requisition))
+    assert (await latest(services, engagement, "time_to_hire"))[:2] == (
+        "2026-01-01T00:00:00Z",
+        20.0,
+    )
+
+
+async def test_a_month_whose_only_hire_was_taken_back_loses_its_time_to_hire(
+    services: Services, engagement: dict[str, Any], talent: Talent
+) -> None:
+    requisition, january, february = uuid4(), uuid4(), uuid4()
+    await talent.tell(
+        talent.opened(requisition, "2026-01-01T00:00:00Z"),
+        talent.hired(january, "2026-01-11T00:00:00Z", "2026-01-12", requisition),
+        talent.hired(february, "2026-02-11T00:00:00Z", "2026-02-12", requisition),
+    )
+    assert await latest(services, engagement, "time_to_hire") == (
+        "2026-02-01T00:00:00Z",
+        41.0,
+        10.0,
+    )
+    await talent.tell(talent.hire_reversed(february, "2026-02-11T00:00:00Z", requisition))
+    assert await latest(services, engagement, "time_to_hire") == (
+        "2026-01-01T00:00:00Z",
+        10.0,
+        None,
+    )
+
+
+async def test_a_member_hired_again_after_a_reversal_counts_with_the_new_hire(
+    services: Services, engagement: dict[str, Any], talent: Talent, database_url: URL
+) -> None:
+    requisition, member = uuid4(), uuid4()
+    await talent.tell(
+        talent.opened(requisition, "2026-01-01T00:00:00Z"),
+        talent.hired(member, "2026-01-11T00:00:00Z", "2026-01-12", requisition),
+        talent.hire_reversed(member, "2026-01-11T00:00:00Z", requisition),
+    )
+    assert await latest(services, engagement, "time_to_hire") == (None, None, None)
+    await talent.tell(talent.hired(member, "2026-01-21T00:00:00Z", "2026-01-22", requisition))
+    assert await latest(services, engagement, "time_to_hire") == (
+        "2026-01-01T00:00:00Z",
+        20.0,
+        None,
+    )
+    # A reversal of the earlier hire, told again, does not take back the hire that replaced it.
+    await talent.tell(talent.hire_reversed(member, "2026-01-11T00:00:00Z", requisition))
+    assert (await latest(services, engagement, "time_to_hire"))[1] == 20.0
+    rows = await fetch(database_url, "SELECT hired_at, reversed_at FROM kpi.hires")
+    assert [(row["hired_at"].day, row["reversed_at"]) for row in rows] == [(21, None)]
+
+
+async def test_a_reversal_told_before_its_hire_leaves_the_hire_uncounted(
+    services: Services, engagement: dict[str, Any], talent: Talent
+) -> None:
+    requisition, member = uuid4(), uuid4()
+    await talent.tell(
+        talent.opened(requisition, "2026-01-01T00:00:00Z"),
+        talent.hire_reversed(member, "2026-01-11T00:00:00Z", requisition),
+        talent.hired(member, "2026-01-11T00:00:00Z", "2026-01-12", requisition),
+    )
+    assert await latest(services, engagement, "time_to_hire") == (None, None, None)
 
 
 async def test_offer_acceptance_is_accepted_over_decided_offers_per_month(

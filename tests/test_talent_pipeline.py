@@ -664,3 +664,109 @@ async def test_team_members_filter_by_status_and_employer(hiring: Hiring) -> Non
     assert await listed(employer_entity_id=PARTNER_ENTITY) == [staying["id"], leaving["id"]]
     assert await listed(employer_entity_id=CLIENT_ENTITY) == []
     assert (await hiring.talent.get(f"/v1/team-members/{uuid4()}")).status_code == 404
+
+
+@dataclass
+class Greenhouse:
+    """One candidate's application to an opened requisition, as Greenhouse tells it: each
+    delivery is applied and its facts delivered to kpi before the next."""
+
+    hiring: Hiring
+    engagement: dict[str, Any]
+    requisition: dict[str, Any]
+    source: dict[str, Any]
+
+    @classmethod
+    async def start(cls, hiring: Hiring) -> "Greenhouse":
+        engagement = await hiring.engagement()
+        requisition = await builders.open_requisition(
+            hiring.talent, engagement["id"], external_job_id="4013"
+        )
+        source = await builders.create_hris_source(hiring.talent, engagement["id"], "greenhouse")
+        return cls(hiring, engagement, requisition, source)
+
+    def day(self, days: int) -> datetime:
+        """`days` after the requisition opened."""
+        return datetime.fromisoformat(self.requisition["opened_at"]) + timedelta(days=days)
+
+    async def push(self, action: str, days: int, stage: str = "Offer") -> None:
+        payload = builders.greenhouse_application(
+            102,
+            202,
+            4013,
+            stage=stage,
+            starts_at="2027-01-04",
+            last_activity_at=self.day(days).isoformat(),
+        )
+        headers, body = builders.greenhouse_delivery(self.source["secret"], action, payload)
+        talent = self.hiring.talent
+        response = await talent.post(self.source["webhook_path"], content=body, headers=headers)
+        assert response.status_code == 202, response.text
+        await builders.hris_events_settled(talent, self.source["id"])
+        await builders.facts_delivered(talent)
+
+    async def member(self) -> dict[str, Any]:
+        response = await self.hiring.talent.get(
+            "/v1/team-members", params={"engagement_id": self.engagement["id"]}
+        )
+        (member,) = response.json()["items"]
+        return dict(member)
+
+    async def time_to_hire(self) -> list[float]:
+        response = await self.hiring.kpi.get(
+            "/v1/data-points",
+            params={"engagement_id": self.engagement["id"], "metric_key": "time_to_hire"},
+        )
+        assert response.status_code == 200, response.text
+        return [point["value"] for point in response.json()["items"]]
+
+
+async def test_a_hire_greenhouse_takes_back_is_told_once_and_leaves_time_to_hire_until_rehired(
+    hiring: Hiring, database_url: URL
+) -> None:
+    greenhouse = await Greenhouse.start(hiring)
+    await greenhouse.push("new_candidate_application", 1, stage="Application Review")
+    await greenhouse.push("hire_candidate", 10)
+    assert await greenhouse.time_to_hire() == [10.0]
+
+    await greenhouse.push("unhire_candidate", 12)
+    await greenhouse.push("unhire_candidate", 13)  # said again: nothing more to take back
+    member = await greenhouse.member()
+    assert member["status"] == "reversed"
+    assert await greenhouse.time_to_hire() == []
+    told = await _told(database_url, member["id"])
+    assert _kinds(told) == ["talent.member_hired", "talent.hire_reversed"]
+    reversal = told[1][1]
+    assert reversal["hired_at"] == told[0][1]["hired_at"]
+    assert datetime.fromisoformat(reversal["reversed_at"]) == greenhouse.day(12)
+
+    await greenhouse.push("hire_candidate", 20)
+    assert (await greenhouse.member())["status"] == "onboarding"
+    assert await greenhouse.time_to_hire() == [20.0]
+    assert _kinds(await _told(database_url, member["id"])) == [
+        "talent.member_hired",
+        "talent.hire_reversed",
+        "talent.member_hired",
+    ]
+
+
+async def test_a_late_unhire_between_two_hires_takes_back_the_first_and_tells_the_second(
+    hiring: Hiring, database_url: URL
+) -> None:
+    greenhouse = await Greenhouse.start(hiring)
+    await greenhouse.push("new_candidate_application", 1, stage="Application Review")
+    await greenhouse.push("hire_candidate", 10)
+    await greenhouse.push("hire_candidate", 20)  # a hire stands: the second changes nothing yet
+    assert await greenhouse.time_to_hire() == [10.0]
+
+    await greenhouse.push("unhire_candidate", 15)
+    member = await greenhouse.member()
+    assert (member["status"], datetime.fromisoformat(member["hired_at"])) == (
+        "onboarding",
+        greenhouse.day(20),
+    )
+    told = await _told(database_url, member["id"])
+    assert _kinds(told) == ["talent.member_hired", "talent.hire_reversed", "talent.member_hired"]
+    assert datetime.fromisoformat(told[1][1]["hired_at"]) == greenhouse.day(10)
+    assert datetime.fromisoformat(told[1][1]["reversed_at"]) == greenhouse.day(15)
+    assert await greenhouse.time_to_hire() == [20.0]

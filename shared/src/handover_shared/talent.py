@@ -108,6 +108,32 @@ MEMBER_HIRED = MessageType(
 )
 
 
+class HireReversed(BaseModel):
+    """The hire told at `hired_at` no longer stands: the source took it back (or an earlier hire
+    of the member, told late, replaced it). A `member_hired` about the member with another
+    `hired_at` after it is the member hired again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team_member_id: UUID
+    engagement_id: UUID
+    client_id: UUID
+    partner_id: UUID
+    requisition_id: UUID | None
+    application_id: UUID | None = None
+    hired_at: AwareDatetime = Field(description="The hire taken back, as `member_hired` told it.")
+    start_date: date
+    reversed_at: AwareDatetime = Field(
+        description="When the source took the hire back; when talent learned it was replaced, "
+        "for a hire replaced by an earlier one."
+    )
+
+
+HIRE_REVERSED = MessageType(
+    name="talent.hire_reversed", version=1, payload=HireReversed, aggregate_type="team_member"
+)
+
+
 class OnboardingCompleted(BaseModel):
     """A team member finished onboarding; onboarding time runs from `start_date`."""
 

@@ -3,12 +3,13 @@
 Every derived value is a function of the stored facts alone, recomputed in full for the
 engagement whenever a fact that feeds it arrives, and written as ordinary data points (source
 `talent`, no dimensions, at the first instant of the UTC month) through `upsert_points`: a
-value that did not change is left alone, a changed one becomes a revision. So facts of
-different aggregates may arrive in any order and the points converge on the same values.
+value that did not change is left alone, a changed one becomes a revision, and a month left
+with no value (its only hire was taken back) loses its point. So facts of different aggregates
+may arrive in any order and the points converge on the same values.
 
 The formulas, per calendar month M (UTC):
-- time_to_hire: the mean, over hires with `hired_at` in M whose requisition's opening was told,
-  of days from the requisition's `opened_at` to `hired_at`.
+- time_to_hire: the mean, over hires with `hired_at` in M whose requisition's opening was told
+  and that were not taken back, of days from the requisition's `opened_at` to `hired_at`.
 - offer_acceptance_rate: 100 x offers accepted / offers decided, by `decided_at` in M.
 - onboarding_time: the mean, over onboardings completed in M, of days from `start_date` to
   `completed_on`.
@@ -30,7 +31,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kpi.hiring.repository import HiringRepository
-from handover_kpi.points.store import PointIn, upsert_points
+from handover_kpi.points.store import PointIn, drop_points_except, upsert_points
 
 SOURCE = "talent"
 
@@ -153,3 +154,10 @@ class Derivations:
         ]
         if points:
             await upsert_points(self.session, points)
+        # A hire taken back can leave a month with nothing to measure.
+        await drop_points_except(
+            self.session,
+            engagement_id,
+            SOURCE,
+            {key: [instant(month) for month, _ in values] for key, values in series.items()},
+        )

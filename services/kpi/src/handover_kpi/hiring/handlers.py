@@ -2,7 +2,9 @@
 
 Each fact is stored once by talent's id of what it is about (the inbox already drops
 redeliveries; a second fact about the same thing changes nothing), then the derived metrics it
-feeds are recomputed for its engagement (see `derive`)."""
+feeds are recomputed for its engagement (see `derive`). A hire is the exception: it is taken
+back by `hire_reversed`, and then replaced by a hire of the member told with another
+`hired_at`."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +19,6 @@ from handover_kpi.hiring.models import (
     CompletedOnboarding,
     FilledRequisition,
     HeadcountReading,
-    Hire,
     Offer,
     OpenedRequisition,
     Termination,
@@ -26,6 +27,7 @@ from handover_kpi.hiring.repository import HiringRepository
 from handover_shared.messages import Envelope
 from handover_shared.talent import (
     HEADCOUNT_CHANGED,
+    HIRE_REVERSED,
     MEMBER_HIRED,
     MEMBER_TERMINATED,
     OFFER_DECIDED,
@@ -75,19 +77,27 @@ async def record_offer_decided(session: AsyncSession, envelope: Envelope[OfferDe
 
 
 Derivation = Callable[[Derivations, UUID], Awaitable[None]]
+Store = Callable[[HiringRepository, dict[str, Any]], Awaitable[None]]
+
+
+def _first(model: type[SQLModel]) -> Store:
+    async def store(facts: HiringRepository, values: dict[str, Any]) -> None:
+        await facts.keep_first(model, values)
+
+    return store
 
 
 def _keep_then_derive(
-    model: type[SQLModel], *derivations: Derivation
+    store: Store, *derivations: Derivation
 ) -> Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]:
-    """A handler that stores a fact about an engagement's team once, then recomputes the
-    metrics it feeds."""
+    """A handler that stores a fact about an engagement's team, then recomputes the metrics
+    it feeds."""
 
     async def record(session: AsyncSession, envelope: Envelope[Any]) -> None:
         fact = envelope.payload
         facts = HiringRepository(session)
         await facts.lock_engagement(fact.engagement_id)
-        await facts.keep_first(model, fact.model_dump())
+        await store(facts, fact.model_dump())
         derive = Derivations(session)
         for derivation in derivations:
             await derivation(derive, fact.engagement_id)
@@ -100,11 +110,20 @@ HANDLERS: list[Handler[Any]] = [
     Handler(REQUISITION_FILLED, record_requisition_filled),
     Handler(OFFER_MADE, record_offer_made),
     Handler(OFFER_DECIDED, record_offer_decided),
-    Handler(MEMBER_HIRED, _keep_then_derive(Hire, Derivations.time_to_hire, Derivations.team)),
+    Handler(
+        MEMBER_HIRED,
+        _keep_then_derive(HiringRepository.keep_hire, Derivations.time_to_hire, Derivations.team),
+    ),
+    Handler(
+        HIRE_REVERSED,
+        _keep_then_derive(
+            HiringRepository.reverse_hire, Derivations.time_to_hire, Derivations.team
+        ),
+    ),
     Handler(
         ONBOARDING_COMPLETED,
-        _keep_then_derive(CompletedOnboarding, Derivations.onboarding_time),
+        _keep_then_derive(_first(CompletedOnboarding), Derivations.onboarding_time),
     ),
-    Handler(MEMBER_TERMINATED, _keep_then_derive(Termination, Derivations.team)),
-    Handler(HEADCOUNT_CHANGED, _keep_then_derive(HeadcountReading, Derivations.team)),
+    Handler(MEMBER_TERMINATED, _keep_then_derive(_first(Termination), Derivations.team)),
+    Handler(HEADCOUNT_CHANGED, _keep_then_derive(_first(HeadcountReading), Derivations.team)),
 ]

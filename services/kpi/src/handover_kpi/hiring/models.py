@@ -62,7 +62,8 @@ class Offer(_Engagement, table=True):
 
 
 class Hire(_Engagement, table=True):
-    """A hire that became a team member."""
+    """A hire that became a team member; `reversed_at` once talent took it back. After that, a
+    hire of the member told with another `hired_at` replaces it (hired again)."""
 
     __tablename__ = "hires"
 
@@ -71,6 +72,7 @@ class Hire(_Engagement, table=True):
     application_id: UUID | None = None
     hired_at: datetime = Field(sa_type=DateTime(timezone=True))
     start_date: date
+    reversed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     recorded_at: datetime = timestamp_field()
 
 

@@ -62,6 +62,38 @@ class HiringRepository:
             )
         )
 
+    async def keep_hire(self, values: dict[str, Any]) -> None:
+        """Store a hire once; after its reversal, a hire told with another `hired_at` is the
+        member hired again and takes its place."""
+        statement = insert(Hire).values(**values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[col(Hire.team_member_id)],
+                set_={
+                    "requisition_id": statement.excluded.requisition_id,
+                    "application_id": statement.excluded.application_id,
+                    "hired_at": statement.excluded.hired_at,
+                    "start_date": statement.excluded.start_date,
+                    "reversed_at": None,
+                },
+                where=col(Hire.reversed_at).is_not(None)
+                & (col(Hire.hired_at) != statement.excluded.hired_at),
+            )
+        )
+
+    async def reverse_hire(self, values: dict[str, Any]) -> None:
+        """Mark the hire taken back, if it is the one kept; kept reversed if it comes first,
+        so the hire told after it changes nothing."""
+        statement = insert(Hire).values(**values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[col(Hire.team_member_id)],
+                set_={"reversed_at": statement.excluded.reversed_at},
+                where=(col(Hire.hired_at) == statement.excluded.hired_at)
+                & col(Hire.reversed_at).is_(None),
+            )
+        )
+
     async def parties(self, engagement_id: UUID) -> tuple[UUID, UUID] | None:
         """The engagement's client and partner, as the latest fact about it told them."""
         row = (
@@ -100,7 +132,7 @@ class HiringRepository:
             select(month, func.avg(days))
             .select_from(Hire)
             .join(OpenedRequisition, col(OpenedRequisition.requisition_id) == Hire.requisition_id)
-            .where(Hire.engagement_id == engagement_id)
+            .where(Hire.engagement_id == engagement_id, col(Hire.reversed_at).is_(None))
             .group_by(month)
         )
         return await self._series(statement)

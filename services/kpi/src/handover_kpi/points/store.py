@@ -178,6 +178,39 @@ async def upsert_points(session: AsyncSession, points: Sequence[PointIn]) -> Ups
     return await merge_staged(session)
 
 
+_DROP_EXCEPT = text(
+    """
+    DELETE FROM kpi.data_points
+    WHERE engagement_id = :engagement_id AND metric_key = ANY(:keys) AND source = :source
+        AND dimensions = '{}'::jsonb
+        AND (metric_key, at) NOT IN (
+            SELECT * FROM unnest(CAST(:kept_keys AS text[]), CAST(:kept_ats AS timestamptz[]))
+        )
+    """
+)
+
+
+async def drop_points_except(
+    session: AsyncSession,
+    engagement_id: UUID,
+    source: str,
+    keep: dict[str, Sequence[datetime]],
+) -> None:
+    """Delete the engagement-wide points of `source` of the metrics `keep` names, at any
+    instant but those it lists for them: a series recomputed in full has no value there."""
+    kept = [(key, at) for key, instants in keep.items() for at in instants]
+    await session.execute(
+        _DROP_EXCEPT,
+        {
+            "engagement_id": engagement_id,
+            "keys": list(keep),
+            "source": source,
+            "kept_keys": [key for key, _ in kept],
+            "kept_ats": [at for _, at in kept],
+        },
+    )
+
+
 _LATEST = text(
     """
     SELECT id FROM (

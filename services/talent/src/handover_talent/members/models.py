@@ -31,6 +31,7 @@ class TeamMember(Table, table=True):
     terminated_on: date | None = None
     termination_reason: str | None = Field(default=None, max_length=500)
     voluntary: bool | None = None
+    # Kpi holds `hired_at` as a standing hire; cleared when the hire is taken back or replaced.
     hired_told: bool = False
     onboarded_told: bool = False
     terminated_told: bool = False

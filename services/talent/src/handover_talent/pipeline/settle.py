@@ -13,9 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handover_kit.outbox import Publisher
+from handover_shared.hiring_events import ApplicationStage
 from handover_shared.messages import MessageType, PayloadModelT
 from handover_shared.talent import (
     HEADCOUNT_CHANGED,
+    HIRE_REVERSED,
     MEMBER_HIRED,
     MEMBER_TERMINATED,
     OFFER_DECIDED,
@@ -23,6 +25,7 @@ from handover_shared.talent import (
     ONBOARDING_COMPLETED,
     REQUISITION_FILLED,
     HeadcountChanged,
+    HireReversed,
     MemberHired,
     MemberTerminated,
     OfferDecided,
@@ -122,6 +125,10 @@ class Settler:
                 )
                 member = await self.members.add(member)
             else:
+                if member.hired_at != state.hired_at:
+                    # Another hire than the one told (a reversal and a re-hire settled at once,
+                    # or an earlier hire arrived late): the one told is taken back first.
+                    await self._tell_reversal(member, state)
                 member.start_date = start_date
                 member.hired_at = state.hired_at
             await self._settle_employment(member)
@@ -140,9 +147,39 @@ class Settler:
                 await self._tell(MEMBER_HIRED, hired, member.id)
         elif member is not None and member.status is not MemberStatus.REVERSED:
             member.status = MemberStatus.REVERSED
+            await self._tell_reversal(member, state)
         if member is not None:
             await self._save_member(member, was_employed)
         await self.settle_requisition(requisition)
+
+    async def _tell_reversal(self, member: TeamMember, state: ApplicationState) -> None:
+        """Once per hire told (`member.hired_at`) that no longer stands; `hired_told` is cleared,
+        so a hire made again is told."""
+        if not member.hired_told:
+            return
+        member.hired_told = False
+        reversed_at = next(
+            (
+                period.left_at
+                for period in state.periods
+                if period.stage is ApplicationStage.HIRED
+                and period.entered_at == member.hired_at
+                and period.left_at is not None
+            ),
+            datetime.now(UTC),
+        )
+        reversal = HireReversed(
+            team_member_id=member.id,
+            engagement_id=member.engagement_id,
+            client_id=member.client_id,
+            partner_id=member.partner_id,
+            requisition_id=member.requisition_id,
+            application_id=member.application_id,
+            hired_at=member.hired_at,
+            start_date=member.start_date,
+            reversed_at=reversed_at,
+        )
+        await self._tell(HIRE_REVERSED, reversal, member.id)
 
     async def _settle_employment(self, member: TeamMember) -> None:
         assert member.candidate_id is not None
