@@ -6,7 +6,7 @@ session that states no tenancy sees no tenant rows at all.
 """
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -239,17 +239,27 @@ async def _transaction(
 Session = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
-async def _read_transaction(
-    request: Request, principal: CurrentPrincipal
-) -> AsyncIterator[asyncpg.Connection]:
-    """The request's reads, in a read-only transaction as the caller's tenancy (see
-    `Database.raw`)."""
-    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
-    async with database(request).raw(tenancy) as connection:
-        yield connection
+@dataclass(frozen=True)
+class ReadTransactions:
+    """The request's reads: read-only transactions on the driver's connection as the caller's
+    tenancy (see `Database.raw`), each opened where the route reads,
+    `async with reads() as connection`. A plain dependency, not one that yields a connection:
+    FastAPI's clean-up of those costs every request about 65 us of shielded cancel scopes."""
+
+    db: Database
+    tenancy: Tenancy
+
+    def __call__(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        return self.db.raw(self.tenancy)
 
 
-ReadConnection = Annotated[asyncpg.Connection, Depends(_read_transaction, scope="function")]
+async def _read_transactions(request: Request, principal: CurrentPrincipal) -> ReadTransactions:
+    return ReadTransactions(
+        database(request), Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
+    )
+
+
+Reads = Annotated[ReadTransactions, Depends(_read_transactions)]
 
 
 def text_enum(enum: type[StrEnum]) -> SAEnum:

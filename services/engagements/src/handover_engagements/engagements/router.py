@@ -29,7 +29,7 @@ from handover_engagements.engagements.service import (
 )
 from handover_kit.auth import CurrentPrincipal, Principal, ServiceCaller, require
 from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
-from handover_kit.db import ReadConnection, Session, Tenancy, database
+from handover_kit.db import Reads, Session, Tenancy, database
 from handover_kit.errors import problem_responses
 from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
@@ -112,7 +112,7 @@ async def create_engagement(
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def list_engagements(
-    connection: ReadConnection,
+    reads: Reads,
     page: PageParams,
     client_id: Annotated[UUID | None, Query(description="Only this client's.")] = None,
     partner_id: Annotated[UUID | None, Query(description="Only this partner's.")] = None,
@@ -141,18 +141,19 @@ async def list_engagements(
         ),
     ] = None,
 ) -> EngagementPage:
-    items, cursor = await EngagementReader(connection).list(
-        page,
-        EngagementFilter(
-            client_id=client_id,
-            partner_id=partner_id,
-            phase=phase,
-            delivery_model=delivery_model,
-            country=country,
-            business_function=business_function,
-            q=q,
-        ),
-    )
+    async with reads() as connection:
+        items, cursor = await EngagementReader(connection).list(
+            page,
+            EngagementFilter(
+                client_id=client_id,
+                partner_id=partner_id,
+                phase=phase,
+                delivery_model=delivery_model,
+                country=country,
+                business_function=business_function,
+                q=q,
+            ),
+        )
     return EngagementPage(items=[read(item) for item in items], next_cursor=cursor)
 
 
@@ -164,9 +165,10 @@ async def list_engagements(
     dependencies=[require(Scope.ENGAGEMENTS_READ)],
 )
 async def get_engagement(
-    engagement_id: EngagementId, connection: ReadConnection, response: Response
+    engagement_id: EngagementId, reads: Reads, response: Response
 ) -> EngagementRead:
-    engagement = await EngagementReader(connection).get(engagement_id)
+    async with reads() as connection:
+        engagement = await EngagementReader(connection).get(engagement_id)
     set_etag(response, engagement.version)
     return read(engagement)
 

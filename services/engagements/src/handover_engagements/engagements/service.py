@@ -162,7 +162,7 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
 
 
 class EngagementReader:
-    """Engagements as reads return them, on a read-only connection (`ReadConnection`): the
+    """Engagements as reads return them, on a read-only connection (`Reads`): the
     routes called most, at a fraction of a session's cost."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:

@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 
 from handover_kit.auth import CurrentPrincipal, ServiceCaller, require
-from handover_kit.db import ReadConnection
+from handover_kit.db import Reads
 from handover_kit.errors import problem_responses
 from handover_kpi.clients.engagements import Engagements
 from handover_kpi.errors import EngagementNotFound
@@ -20,11 +20,6 @@ router = APIRouter(
 internal_router = APIRouter(include_in_schema=False, dependencies=[ServiceCaller])
 
 
-async def _service(connection: ReadConnection) -> ScorecardService:
-    return ScorecardService(ScorecardRows(connection))
-
-
-Service = Annotated[ScorecardService, Depends(_service)]
 EngagementId = Annotated[UUID, Path(description="The engagement's `id`.")]
 
 
@@ -51,8 +46,9 @@ VisibleEngagement = Annotated[UUID, Depends(_visible)]
     "is 503.",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def get_scorecard(engagement_id: VisibleEngagement, service: Service) -> Scorecard:
-    return await service.scorecard(engagement_id)
+async def get_scorecard(engagement_id: VisibleEngagement, reads: Reads) -> Scorecard:
+    async with reads() as connection:
+        return await ScorecardService(ScorecardRows(connection)).scorecard(engagement_id)
 
 
 @router.get(
@@ -64,13 +60,15 @@ async def get_scorecard(engagement_id: VisibleEngagement, service: Service) -> S
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def get_transfer_readiness(
-    engagement_id: VisibleEngagement, service: Service
+    engagement_id: VisibleEngagement, reads: Reads
 ) -> TransferReadiness:
-    return await service.transfer_readiness(engagement_id)
+    async with reads() as connection:
+        return await ScorecardService(ScorecardRows(connection)).transfer_readiness(engagement_id)
 
 
 @internal_router.get(TRANSFER_READINESS_PATH)
 async def get_transfer_readiness_for_service(
-    engagement_id: UUID, service: Service
+    engagement_id: UUID, reads: Reads
 ) -> TransferReadiness:
-    return await service.transfer_readiness(engagement_id)
+    async with reads() as connection:
+        return await ScorecardService(ScorecardRows(connection)).transfer_readiness(engagement_id)

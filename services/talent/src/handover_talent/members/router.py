@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from handover_kit.auth import CurrentPrincipal, ServiceCaller, require
-from handover_kit.db import ReadConnection, Session
+from handover_kit.db import Reads, Session
 from handover_kit.errors import problem_responses
 from handover_kit.pagination import PageParams
 from handover_shared.auth import Scope
@@ -169,10 +169,9 @@ async def get_employment_transfer(
 
 
 @internal_router.get(HIRING_PROGRESS_PATH)
-async def hiring_progress_for_service(
-    engagement_id: UUID, connection: ReadConnection
-) -> HiringProgress:
-    counts = await HiringRows(connection).counts(engagement_id)
+async def hiring_progress_for_service(engagement_id: UUID, reads: Reads) -> HiringProgress:
+    async with reads() as connection:
+        counts = await HiringRows(connection).counts(engagement_id)
     return HiringProgress(
         engagement_id=engagement_id,
         active_members=counts.active_members,
