@@ -31,6 +31,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from handover_engagements.engagements.models import Engagement
 from handover_engagements.milestones.models import Milestone
 from handover_engagements.milestones.schemas import SETTLED
+from handover_kit.cli import frozen_after
 from handover_shared.engagements import Phase
 from handover_shared.hiring_events import HiringEvent
 
@@ -364,9 +365,14 @@ def _kpi_routes(app: FastAPI) -> None:
         return _json({"granularity": granularity, "series": series if points else []})
 
 
-def create_app() -> FastAPI:
+def _app() -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None)
     _engagement_routes(app)
     _hris_routes(app)
     _kpi_routes(app)
     return app
+
+
+# What it has made by then frozen out of the garbage collector's reach, as the services' `serve`
+# does.
+create_app = frozen_after(_app)

@@ -2,12 +2,15 @@
 
 import argparse
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
+from uvicorn.importer import import_from_string
 
 from handover_kit.logging import configure_logging
 from handover_kit.migrations import Migrations, migrate, revision_query
@@ -46,6 +49,21 @@ class Command:
     run: Callable[[ServiceSettings, argparse.Namespace], int]
 
 
+def frozen_after(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """`factory`, then what the process has made by then (modules, routes, models: most of
+    what it will ever hold) frozen out of the garbage collector's reach. Its full passes walked
+    all of it, about 80 ms each, in the middle of some request. Only for a server process:
+    frozen objects are never collected, so a process that builds many apps would keep them."""
+
+    def build() -> Any:
+        app = factory()
+        gc.collect()
+        gc.freeze()
+        return app
+
+    return build
+
+
 def run(
     name: str,
     settings_factory: Callable[[], ServiceSettings],
@@ -75,7 +93,7 @@ def run(
     if args.command in extra:
         return extra[args.command].run(settings, args)
     uvicorn.run(
-        app_factory,
+        frozen_after(import_from_string(app_factory)),
         factory=True,
         host=settings.host,
         port=settings.port,
