@@ -134,17 +134,7 @@ class Settler:
             await self._settle_employment(member)
             if not member.hired_told:
                 member.hired_told = True
-                hired = MemberHired(
-                    team_member_id=member.id,
-                    engagement_id=member.engagement_id,
-                    client_id=member.client_id,
-                    partner_id=member.partner_id,
-                    requisition_id=member.requisition_id,
-                    application_id=member.application_id,
-                    hired_at=member.hired_at,
-                    start_date=member.start_date,
-                )
-                await self._tell(MEMBER_HIRED, hired, member.id)
+                await self._tell(MEMBER_HIRED, _hired(member), member.id)
         elif member is not None and member.status is not MemberStatus.REVERSED:
             member.status = MemberStatus.REVERSED
             await self._tell_reversal(member, state)
@@ -168,17 +158,7 @@ class Settler:
             ),
             datetime.now(UTC),
         )
-        reversal = HireReversed(
-            team_member_id=member.id,
-            engagement_id=member.engagement_id,
-            client_id=member.client_id,
-            partner_id=member.partner_id,
-            requisition_id=member.requisition_id,
-            application_id=member.application_id,
-            hired_at=member.hired_at,
-            start_date=member.start_date,
-            reversed_at=reversed_at,
-        )
+        reversal = HireReversed(**dict(_hired(member)), reversed_at=reversed_at)
         await self._tell(HIRE_REVERSED, reversal, member.id)
 
     async def _settle_employment(self, member: TeamMember) -> None:
@@ -281,3 +261,17 @@ class Settler:
     ) -> None:
         """Every fact settled here is kpi's to count."""
         await self.publisher.tell(kpi.UPSTREAM, kind, payload, aggregate_id=aggregate_id)
+
+
+def _hired(member: TeamMember) -> MemberHired:
+    """The hire as `member_hired` tells it, and as `hire_reversed` takes it back."""
+    return MemberHired(
+        team_member_id=member.id,
+        engagement_id=member.engagement_id,
+        client_id=member.client_id,
+        partner_id=member.partner_id,
+        requisition_id=member.requisition_id,
+        application_id=member.application_id,
+        hired_at=member.hired_at,
+        start_date=member.start_date,
+    )
