@@ -35,9 +35,9 @@ from handover_tools.stack import HRIS_PROCESSOR, REPO_ROOT, Ports, Stack
 DATABASE = "handover_bench"
 BASELINE_CADDYFILE = Path(__file__).resolve().parent / "baseline.Caddyfile"
 # As deploy/kubernetes/<service>.yaml sets them; the baseline's pool holds as many connections.
-POOL_SIZE, POOL_MAX_OVERFLOW = 5, 2
+POOL_SIZE, POOL_MAX_OVERFLOW = 7, 0
 # Talent's servers hold one less, the HRIS processor (a deployment of its own) one in all.
-TALENT_POOL_MAX_OVERFLOW = 1
+TALENT_POOL_SIZE = 6
 HRIS_PROCESSOR_POOL = {"TALENT_DB_POOL_SIZE": "1", "TALENT_DB_POOL_MAX_OVERFLOW": "0"}
 # Production requests a fraction of the API's CPU for the processor: on the bench's two cores,
 # accepting deliveries comes first too.
@@ -104,10 +104,10 @@ class Secrets:
             env |= {
                 f"{prefix}DB_PASSWORD": self.db_passwords[service.name],
                 f"{prefix}SERVICE_KEY": self.seeds[service.name],
-                f"{prefix}DB_POOL_SIZE": str(POOL_SIZE),
-                f"{prefix}DB_POOL_MAX_OVERFLOW": str(
-                    TALENT_POOL_MAX_OVERFLOW if service.name == "talent" else POOL_MAX_OVERFLOW
+                f"{prefix}DB_POOL_SIZE": str(
+                    TALENT_POOL_SIZE if service.name == "talent" else POOL_SIZE
                 ),
+                f"{prefix}DB_POOL_MAX_OVERFLOW": str(POOL_MAX_OVERFLOW),
                 f"{prefix}RATE_LIMIT": RATE_LIMIT,
             }
         return env

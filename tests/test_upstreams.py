@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from handover_kit.errors import DependencyUnavailable, install_problem_handlers
 from handover_kit.request_id import REQUEST_ID_HEADER, add_request_id_middleware
 from handover_kit.upstreams import (
+    AiohttpPool,
     BreakerState,
     Upstream,
     UpstreamMetrics,
@@ -387,3 +388,62 @@ async def test_calls_and_breaker_state_are_counted(upstreams: Factory) -> None:
     assert sample("handover_upstream_calls_total", method="GET", outcome="short_circuited") == 1
     assert sample("handover_upstream_retries_total", method="GET") == 2
     assert sample("handover_upstream_breaker_state") == BreakerState.OPEN
+
+
+async def _answered_by(
+    respond: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
+) -> httpx.Response:
+    """A GET over the real pool to a server on loopback that handles its connection with
+    `respond`."""
+    server = await asyncio.start_server(respond, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
+            return await client.get(f"http://127.0.0.1:{port}/v1/engagements/1")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_pool_tells_a_refused_connection_from_a_timeout() -> None:
+    server = await asyncio.start_server(lambda _, writer: writer.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_the_pool_reports_a_server_hanging_up_unanswered_as_a_protocol_error() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        await _answered_by(hang_up)
+
+
+async def test_the_pool_reads_an_answer_and_keeps_the_connection() -> None:
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for _ in range(2):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            writer.write(b'Content-Length: 12\r\n\r\n{"ok": true}')
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
+            answers = [await client.get(f"http://127.0.0.1:{port}/") for _ in range(2)]
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [answer.json() for answer in answers] == [{"ok": True}] * 2
+    assert connections == 1
