@@ -1,16 +1,19 @@
-"""Prometheus metrics: requests by route template, the pool, and gauges computed at scrape time."""
+"""Prometheus metrics: requests by route template, the pool, and gauges computed at scrape time;
+and the access log, written by the same middleware."""
 
 import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import structlog
 from fastapi import APIRouter, FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from handover_kit.asgi import RequestRecords
 from handover_kit.errors import NotFound, install_problem_handlers
-from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
+from handover_kit.metrics import Metrics, metrics_router
 from tests.conftest import Services
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -31,7 +34,7 @@ def build_app(metrics: Metrics) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(engagements)
     app.include_router(metrics_router(metrics))
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestRecords, metrics=metrics)
     app.state.metrics = metrics
     return app
 
@@ -92,6 +95,23 @@ async def test_every_answer_is_counted_with_its_status(
     assert str(response.status_code) == status
     label = method if method != "BREW" else "OTHER"
     assert requests_of(await scrape(client), method=label, route=route, status=status) == 1
+
+
+async def test_each_request_has_one_access_log_line_without_its_query_even_when_it_fails(
+    client: httpx.AsyncClient,
+) -> None:
+    with structlog.testing.capture_logs() as lines:
+        await client.get("/v1/engagements/e-1", params={"token": "hov_live_secret"})
+        await client.get("/v1/engagements/missing")
+        await client.get("/v1/engagements/broken")
+    logged = [line for line in lines if line["event"] == "request"]
+    assert [(line["method"], line["path"], line["status"]) for line in logged] == [
+        ("GET", "/v1/engagements/e-1", 200),
+        ("GET", "/v1/engagements/missing", 404),
+        ("GET", "/v1/engagements/broken", 500),
+    ]
+    assert all(line["duration_ms"] >= 0 and line["principal"] is None for line in logged)
+    assert "hov_live_secret" not in repr(lines)
 
 
 async def test_unmatched_paths_share_one_series(client: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from handover_kit.asgi import RequestRecords
 from handover_kit.auth import Authenticator, RateLimiter
 from handover_kit.body_limit import BodySizeLimit
 from handover_kit.credentials import ServiceAuth
@@ -19,9 +20,8 @@ from handover_kit.db import ALL_TENANTS, Database
 from handover_kit.directory import DirectoryFactory, PrincipalDirectory
 from handover_kit.errors import install_problem_handlers
 from handover_kit.health import health_router
-from handover_kit.logging import AccessLogMiddleware
 from handover_kit.messaging import OPERATIONS_TAG, Handler, Messaging
-from handover_kit.metrics import Metrics, MetricsMiddleware, metrics_router
+from handover_kit.metrics import Metrics, metrics_router
 from handover_kit.migrations import Migrations
 from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
@@ -157,8 +157,7 @@ def create_service_app(
             expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestRecords, metrics=metrics)
     add_request_id_middleware(app)  # outermost: every log line has the id
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app

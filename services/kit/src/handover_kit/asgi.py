@@ -1,6 +1,11 @@
-"""Small pieces for the kit's pure ASGI middleware."""
+"""The kit's own ASGI middleware."""
 
-from starlette.types import Message, Send
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handover_kit.logging import access_log
+from handover_kit.metrics import Metrics, request_labels
 
 
 class StatusRecorder:
@@ -15,3 +20,36 @@ class StatusRecorder:
         if message["type"] == "http.response.start":
             self.status = message["status"]
         await self._send(message)
+
+
+class RequestRecords:
+    """Every HTTP request, once it has ended, however it ended: counted and timed in the metrics
+    by method, route template and status, and one access-log line with method, path, status,
+    duration and who asked (a principal's id, never its credential; never query strings or
+    bodies). One layer times both: each layer costs every request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        recorder = StatusRecorder(send)
+        try:
+            await self.app(scope, receive, recorder)
+        finally:
+            seconds = time.perf_counter() - started
+            labels = request_labels(scope, recorder.status)
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.request_duration.labels(*labels).observe(seconds)
+            access_log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=recorder.status,
+                principal=scope.get("state", {}).get("principal"),
+                duration_ms=round(seconds * 1000, 2),
+            )

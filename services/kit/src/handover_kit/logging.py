@@ -2,17 +2,13 @@
 
 import logging
 import sys
-import time
 from typing import Any, Literal
 
 import structlog
 from asgi_correlation_id import correlation_id
-from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.types import EventDict, Processor, WrappedLogger
 
-from handover_kit.asgi import StatusRecorder
-
-log = structlog.get_logger("handover.access")
+access_log = structlog.get_logger("handover.access")
 
 
 def _add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -88,29 +84,3 @@ def configure_logging(
     logging.getLogger("uvicorn.access").disabled = True
     # One line per upstream call is noise at INFO; failures are logged where they are handled.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-class AccessLogMiddleware:
-    """One line per request: method, path, status, duration and who asked (a principal's id,
-    never its credential); never query strings or bodies."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        recorder = StatusRecorder(send)
-        try:
-            await self.app(scope, receive, recorder)
-        finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=recorder.status,
-                principal=scope.get("state", {}).get("principal"),
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )

@@ -3,7 +3,6 @@ compute at scrape time. Each app has a registry of its own, so apps in one proce
 
 import asyncio
 import inspect
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Final
 
@@ -22,9 +21,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from handover_kit.asgi import StatusRecorder
+from starlette.types import Scope
 
 log = structlog.get_logger(__name__)
 
@@ -200,30 +197,14 @@ def metrics_router(metrics: Metrics) -> APIRouter:
     return router
 
 
+def request_labels(scope: Scope, status: int) -> tuple[str, str, str]:
+    """A request's labels: method, route template and status. Raw paths would make a series per
+    id; an unknown method or path shares one label value."""
+    method = scope["method"] if scope["method"] in _METHODS else OTHER_METHOD
+    return method, _route_template(scope), str(status)
+
+
 def _route_template(scope: Scope) -> str:
     # Set by the router on a match, including a path match with the wrong method (405).
     path = getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by method, route template and status. Raw paths would
-    make a series per id; an unknown method or path shares one label value."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        recorder = StatusRecorder(send)
-        try:
-            await self.app(scope, receive, recorder)
-        finally:
-            method = scope["method"] if scope["method"] in _METHODS else OTHER_METHOD
-            labels = (method, _route_template(scope), str(recorder.status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.request_duration.labels(*labels).observe(time.perf_counter() - started)
