@@ -49,16 +49,22 @@ class Command:
     run: Callable[[ServiceSettings, argparse.Namespace], int]
 
 
+def freeze_start_up() -> None:
+    """What the process has made by now (modules, routes, models: most of what it will ever
+    hold) frozen out of the garbage collector's reach. Its full passes walked all of it, about
+    80 ms each, in the middle of some request. Only for a long-running process such as a
+    server: frozen objects are never collected, so a process that builds many apps would keep
+    them."""
+    gc.collect()
+    gc.freeze()
+
+
 def frozen_after(factory: Callable[[], Any]) -> Callable[[], Any]:
-    """`factory`, then what the process has made by then (modules, routes, models: most of
-    what it will ever hold) frozen out of the garbage collector's reach. Its full passes walked
-    all of it, about 80 ms each, in the middle of some request. Only for a server process:
-    frozen objects are never collected, so a process that builds many apps would keep them."""
+    """`factory`, then what it made frozen (`freeze_start_up`)."""
 
     def build() -> Any:
         app = factory()
-        gc.collect()
-        gc.freeze()
+        freeze_start_up()
         return app
 
     return build

@@ -14,7 +14,7 @@ import signal
 
 import structlog
 
-from handover_kit.cli import Command
+from handover_kit.cli import Command, freeze_start_up
 from handover_kit.db import ALL_TENANTS, Database
 from handover_kit.settings import ServiceSettings
 from handover_talent.config import Settings
@@ -39,6 +39,7 @@ async def process_until_stopped(settings: Settings) -> None:
     db = Database(settings, application_name="talent hris processor")
     try:
         async with hris_processor(db, settings).running():
+            freeze_start_up()
             log.info(STARTED)
             await stopping.wait()
     finally:
