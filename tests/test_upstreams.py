@@ -3,7 +3,7 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
-from contextlib import AsyncExitStack, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 import httpx
@@ -390,38 +390,41 @@ async def test_calls_and_breaker_state_are_counted(upstreams: Factory) -> None:
     assert sample("handover_upstream_breaker_state") == BreakerState.OPEN
 
 
-async def _answered_by(
-    respond: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
-) -> httpx.Response:
-    """A GET over the real pool to a server on loopback that handles its connection with
-    `respond`."""
+Respond = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+@asynccontextmanager
+async def _loopback(respond: Respond) -> AsyncIterator[str]:
+    """The URL of a server on loopback that handles each connection with `respond`."""
     server = await asyncio.start_server(respond, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     try:
-        async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
-            return await client.get(f"http://127.0.0.1:{port}/v1/engagements/1")
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
     finally:
         server.close()
         await server.wait_closed()
 
 
+def _over_the_pool() -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0)
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
 async def test_the_pool_tells_a_refused_connection_from_a_timeout() -> None:
-    server = await asyncio.start_server(lambda _, writer: writer.close(), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-    async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
+    async with _loopback(_hang_up) as url:
+        pass  # the port is free again: nothing listens there now
+    async with _over_the_pool() as client:
         with pytest.raises(httpx.ConnectError):
-            await client.get(f"http://127.0.0.1:{port}/")
+            await client.get(url)
 
 
 async def test_the_pool_reports_a_server_hanging_up_unanswered_as_a_protocol_error() -> None:
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.close()
-
-    with pytest.raises(httpx.RemoteProtocolError):
-        await _answered_by(hang_up)
+    async with _loopback(_hang_up) as url, _over_the_pool() as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get(url)
 
 
 async def test_the_pool_reads_an_answer_and_keeps_the_connection() -> None:
@@ -437,13 +440,7 @@ async def test_the_pool_reads_an_answer_and_keeps_the_connection() -> None:
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with httpx.AsyncClient(transport=AiohttpPool(), timeout=2.0) as client:
-            answers = [await client.get(f"http://127.0.0.1:{port}/") for _ in range(2)]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with _loopback(answer) as url, _over_the_pool() as client:
+        answers = [await client.get(url) for _ in range(2)]
     assert [answer.json() for answer in answers] == [{"ok": True}] * 2
     assert connections == 1
