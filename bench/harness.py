@@ -42,7 +42,7 @@ def _run(rig: Rig, scenarios: list[AnyScenario]) -> list[Result]:
         if scenario.drive is not None:
             system = scenario.drive(rig, data[scenario.setup])
         else:
-            system = rig.drive(load, scenario.services)
+            system = rig.drive(load, scenario.services, scenario.held)
         _say(f"{scenario.name}: its baseline")
         baseline = scenario.baseline.measure(rig, load)
         connections = None if scenario.drive is not None else load.connections

@@ -153,6 +153,10 @@ class Scenario(Generic[DataT]):
     target: Target
     services: tuple[str, ...]
     """The services whose memory is sampled while the load runs."""
+    held: tuple[str, ...] = ()
+    """Workers stopped while the system's load runs: a deployment of their own in production,
+    which on the bench's two cores would take the CPU the load is measured on. Their
+    baseline says what they did with the work left to them."""
     baseline: Baseline = field(default_factory=BareApp)
     drive: Callable[[Any, DataT], Measurement] | None = None
     """Measures the system itself, given the rig and the data, where wrk's fixed requests do

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -203,6 +203,20 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path)
     raise RuntimeError(f"{process.args!r} did not answer at {url}:\n{log.read_text()[-4000:]}")
 
 
+@contextmanager
+def stopped(processes: Iterable[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """`processes` stopped (SIGSTOP) until the block ends, however it ends; then they go on
+    where they were."""
+    held = list(processes)
+    for process in held:
+        process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in held:
+            process.send_signal(signal.SIGCONT)
+
+
 class Rig:
     """PostgreSQL, the three services (talent's HRIS processor in a process of its own, at a
     lower CPU priority) and the gateway, as production runs them; then, once
@@ -328,11 +342,13 @@ class Rig:
             raise RuntimeError("start_baseline first")
         return self._baseline_app.pid
 
-    def drive(self, load: Load, services: Iterable[str]) -> Measurement:
+    def drive(self, load: Load, services: Iterable[str], held: Iterable[str] = ()) -> Measurement:
         """`load` against the gateway; the memory sampled is that of `services`, their workers'
-        processes included (talent's HRIS processor)."""
+        processes included (talent's HRIS processor). The `held` workers are stopped while the
+        load runs, warm-up included, and go on when it ends."""
         processes = [process for name in services for process in self.stack.processes_of(name)]
-        return self._drive(self.stack.gateway_url, load, processes)
+        with stopped(self.stack.processes[name] for name in held):
+            return self._drive(self.stack.gateway_url, load, processes)
 
     def drive_baseline(self, load: Load) -> Measurement:
         if self._baseline_app is None:

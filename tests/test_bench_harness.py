@@ -6,14 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench import wrk
 from bench.report import Result
 from bench.scenario import Measurement, Target
 from bench.scenarios import ALL
+from bench.system import stopped
 
 FIELDS = {
     "scenario",
@@ -99,3 +102,31 @@ def test_an_absolute_p99_bound_is_met_only_below_it() -> None:
     assert target.met_by(0.01, None, p99_ms=49.9)
     assert not target.met_by(5.0, 0.5, p99_ms=50.0)
     assert not target.met_by(5.0, 0.5)
+
+
+def _status(process: subprocess.Popen[bytes], wanted: str) -> str:
+    """The process's status once it is `wanted`, or what it still is after a second: signals
+    arrive a moment after they are sent."""
+    watched = psutil.Process(process.pid)
+    for _ in range(100):
+        if (status := watched.status()) == wanted:
+            return status
+        time.sleep(0.01)
+    return status
+
+
+def _load_that_fails(worker: subprocess.Popen[bytes]) -> None:
+    with stopped([worker]):
+        assert _status(worker, psutil.STATUS_STOPPED) == psutil.STATUS_STOPPED
+        raise RuntimeError("the load failed")
+
+
+def test_a_held_worker_is_stopped_while_the_load_runs_and_goes_on_after_even_a_failure() -> None:
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with pytest.raises(RuntimeError, match="the load failed"):
+            _load_that_fails(worker)
+        assert _status(worker, psutil.STATUS_SLEEPING) == psutil.STATUS_SLEEPING
+    finally:
+        worker.kill()
+        worker.wait()
