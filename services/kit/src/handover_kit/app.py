@@ -27,6 +27,7 @@ from handover_kit.oidc import OidcVerifier
 from handover_kit.openapi import problem_openapi
 from handover_kit.outbox import Outbox, Relay, RelayPolicy
 from handover_kit.request_id import add_request_id_middleware
+from handover_kit.routing import RouteIndex
 from handover_kit.settings import ServiceSettings
 from handover_kit.upstreams import Upstream, UpstreamMetrics, UpstreamPolicy
 
@@ -136,6 +137,9 @@ def create_service_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Metrics and logs are the kit's own (`RequestRecords`); FastAPI's OpenTelemetry hooks
+        # would otherwise look for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     for router in (
@@ -145,6 +149,7 @@ def create_service_app(
         *spec.messaging.routers(spec.name, spec.handlers),
     ):
         _add_routes(app, router)
+    app.router.middleware_stack = RouteIndex(app.router)
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, path_limits=spec.body_limits
     )
