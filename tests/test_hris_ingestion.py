@@ -265,17 +265,17 @@ async def test_an_oversized_delivery_is_a_413_problem_and_not_stored(
     assert await _events(services, source["id"]) == []
 
 
+@pytest.mark.parametrize("source_id", ["0196f5b4-7d3c-7000-8000-000000000000", "not-a-uuid"])
 async def test_a_delivery_to_a_source_that_does_not_exist_is_a_404(
-    vendor: httpx.AsyncClient,
+    vendor: httpx.AsyncClient, source_id: str
 ) -> None:
     headers, body = builders.standard_webhook("whsec_" + "A" * 32, "candidate.hired", HIRED)
     response = await vendor.post(
-        "/v1/hris/sources/0196f5b4-7d3c-7000-8000-000000000000/webhook",
-        content=body,
-        headers=headers,
+        f"/v1/hris/sources/{source_id}/webhook", content=body, headers=headers
     )
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/problems/hris-source-not-found"
 
 
 async def test_greenhouse_is_verified_on_the_raw_bytes_it_escaped_before_signing(

@@ -104,6 +104,9 @@ def run(
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # The kit writes the access log (`RequestRecords`); uvicorn's would still build its
+        # line's arguments on every request before its disabled logger dropped it.
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=10,
