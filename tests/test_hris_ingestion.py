@@ -23,9 +23,10 @@ from handover_talent.config import DEV_HRIS_SECRETS_KEY, Settings
 from handover_talent.ingestion.apply import apply_to_pipeline
 from handover_talent.ingestion.command import reseal
 from handover_talent.ingestion.processor import Processor
-from handover_talent.ingestion.repository import SourceKeys
+from handover_talent.ingestion.repository import CHANNEL, SourceKeys
 from handover_talent.ingestion.secrets import SecretBox
 from handover_talent.ingestion.service import SourceKeyCache
+from handover_talent.ingestion.wakeup import ProcessorWakeup
 from handover_talent.main import create_app
 from tests import builders
 from tests.conftest import Services, as_service
@@ -818,3 +819,31 @@ async def test_a_processor_that_cannot_listen_applies_by_polling(
     finally:
         await db.dispose()
     assert applied == ["e0"]
+
+
+async def test_a_burst_of_deliveries_wakes_the_processors_at_once_then_once_per_interval(
+    database_url: URL,
+) -> None:
+    db = Database(Settings.with_database(as_service(database_url)), application_name="test")
+    listener = await asyncpg.connect(dsn(database_url))
+    notified: list[float] = []
+    await listener.add_listener(CHANNEL, lambda *_: notified.append(time.monotonic()))
+    wakeup = ProcessorWakeup(interval=0.3)
+    try:
+        async with wakeup.running(db):
+            burst_at = time.monotonic()
+            for _ in range(50):
+                wakeup.wake()
+            await asyncio.sleep(0.15)
+            at_once = list(notified)
+            for _ in range(50):
+                wakeup.wake()
+            await asyncio.sleep(0.4)
+    finally:
+        await listener.close()
+        await db.dispose()
+    assert len(at_once) == 1
+    assert at_once[0] - burst_at < 0.15
+    # The second burst, within the interval, is told once when the interval ends.
+    assert len(notified) == 2
+    assert notified[1] - notified[0] >= 0.3

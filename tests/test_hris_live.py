@@ -27,8 +27,10 @@ pytestmark = pytest.mark.live
 # Not `handover`: the session's `live` stack may run on the same server.
 HRIS_DATABASE = "handover_hris_live"
 # Far beyond the waits below: a fact the processor writes reaches kpi promptly only if its
-# commit's NOTIFY wakes the server's relay.
+# commit's NOTIFY wakes the server's relay, and a delivery is applied promptly only if the
+# server wakes the processor.
 RELAY_POLL_SECONDS = 120
+PROCESSOR_POLL_SECONDS = 120
 CANDIDATES = 60
 PUSHERS = 8
 JOB = 7001
@@ -57,6 +59,7 @@ def hris_stack(
             "TALENT_RATE_LIMIT": "1000000/minute",
             "ENGAGEMENTS_RATE_LIMIT": "1000000/minute",
             "TALENT_OUTBOX_POLL_SECONDS": str(RELAY_POLL_SECONDS),
+            "TALENT_HRIS_POLL_SECONDS": str(PROCESSOR_POLL_SECONDS),
         },
         database=database,
         workers=[HRIS_PROCESSOR] if request.param == "apart" else [],

@@ -47,7 +47,7 @@ ALTER TABLE talent.baseline_hris_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE talent.baseline_hris_events FORCE ROW LEVEL SECURITY;
 """
 # And talent's store of a delivery, made from its own definition (`pg_get_functiondef`) to write
-# there, without the NOTIFY that only talent's processor listens for.
+# there.
 STORE_FUNCTION = "SELECT pg_get_functiondef('talent.store_delivery'::regproc)"
 WAITING = "SELECT count(*) FROM talent.hris_events WHERE status = 'received'"
 DRAIN_TIMEOUT_SECONDS = 600
@@ -78,9 +78,9 @@ async def _baseline_table(database_dsn: str) -> None:
                 )
             store: str = await connection.fetchval(STORE_FUNCTION)
             await connection.execute(
-                store.replace("talent.store_delivery", "talent.baseline_store_delivery")
-                .replace("talent.hris_events", "talent.baseline_hris_events")
-                .replace("PERFORM pg_notify('talent_hris_events', '');", "NULL;")
+                store.replace("talent.store_delivery", "talent.baseline_store_delivery").replace(
+                    "talent.hris_events", "talent.baseline_hris_events"
+                )
             )
     finally:
         await connection.close()

@@ -17,6 +17,7 @@ from handover_talent.ingestion.router import router as hris_router
 from handover_talent.ingestion.router import webhook_router as hris_webhook_router
 from handover_talent.ingestion.secrets import SecretBox
 from handover_talent.ingestion.service import SourceKeyCache
+from handover_talent.ingestion.wakeup import ProcessorWakeup
 from handover_talent.members.router import internal_router as members_internal_router
 from handover_talent.members.router import members_router, transfers_router
 from handover_talent.pipeline.router import applications_router, candidates_router
@@ -94,13 +95,16 @@ def create_app(
     def applying(db: Database) -> AbstractAsyncContextManager[None]:
         return hris_processor(db, settings).running()
 
+    wakeup = ProcessorWakeup()
+
     app = create_service_app(
         SPEC,
         settings,
         upstreams={engagements.UPSTREAM: settings.engagements_url, kpi.UPSTREAM: settings.kpi_url},
         transports=transports,
-        workers=[applying] if settings.hris_processor else [],
+        workers=[wakeup.running, *([applying] if settings.hris_processor else [])],
     )
+    app.state.hris_wakeup = wakeup
     app.state.hris_secrets = SecretBox(settings.hris_keys())
     app.state.hris_source_keys = SourceKeyCache()
     return app

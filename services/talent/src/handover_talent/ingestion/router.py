@@ -39,6 +39,7 @@ from handover_talent.ingestion.service import (
     SourceService,
     utcnow,
 )
+from handover_talent.ingestion.wakeup import ProcessorWakeup
 
 PREFIX = "/v1/hris"
 router = APIRouter(prefix=PREFIX, tags=["hris"])
@@ -158,7 +159,11 @@ async def receive_hris_delivery(request: Request) -> Response:
     source_id = _source_id(request.path_params["source_id"])
     body = await request.body()
     deliveries = Deliveries(database(request))
-    service = DeliveryService(deliveries, await secret_box(request), _source_keys(request))
+    wakeup = request.app.state.hris_wakeup
+    assert isinstance(wakeup, ProcessorWakeup)
+    service = DeliveryService(
+        deliveries, await secret_box(request), _source_keys(request), wakeup.wake
+    )
     stored = await service.receive(source_id, _first_values(request.headers), body, utcnow())
     if stored is None:
         return _receipt(HrisReceipt(event_id="ping"), HTTPStatus.OK)

@@ -215,10 +215,18 @@ class SourceKeyCache:
 class DeliveryService:
     """A vendor's delivery: verified against its source's secrets, then stored."""
 
-    def __init__(self, deliveries: Deliveries, box: SecretBox, kept: SourceKeyCache) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        box: SecretBox,
+        kept: SourceKeyCache,
+        wake: Callable[[], None],
+    ) -> None:
         self.deliveries = deliveries
         self.box = box
         self.kept = kept
+        self.wake = wake
+        """Tells the processors that a delivery waits, once it is committed."""
 
     async def receive(
         self, source_id: UUID, headers: Mapping[str, str], body: bytes, now: datetime
@@ -233,17 +241,17 @@ class DeliveryService:
         except StaleDelivery:
             raise
         except InvalidSignature:
-            stored = await self._read(source_id)
-            if stored == source:
+            current = await self._read(source_id)
+            if current == source:
                 raise
-            source = stored  # rotated since it was kept
+            source = current  # rotated since it was kept
             adapter.verify(headers, body, self._secrets(source, now), now)
         delivery = adapter.read(headers, body, now)
         if delivery.ping:
             return None
         event = delivery.event
         ignored = event is None
-        return await self.deliveries.store(
+        stored = await self.deliveries.store(
             source,
             event_id=delivery.event_id,
             action=delivery.action,
@@ -257,6 +265,9 @@ class DeliveryService:
             headers={name: headers[name] for name in adapter.audit_headers if name in headers},
             body=body,
         )
+        if stored.new and not ignored:
+            self.wake()
+        return stored
 
     async def _read(self, source_id: UUID) -> SourceKeys:
         source = await self.deliveries.keys(source_id)
