@@ -124,6 +124,20 @@ async def test_a_post_or_patch_is_never_retried(
     assert len(script.requests) == 1
 
 
+async def test_a_cookie_an_upstream_sets_is_never_sent_back(upstreams: Factory) -> None:
+    sent: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"}, json={})
+
+    upstream = upstreams(handler)
+    await upstream.get("/v1/engagements/1")
+    await upstream.get("/v1/engagements/2")
+    assert [request.headers.get("cookie") for request in sent] == [None, None]
+    assert not upstream.http.cookies
+
+
 async def test_a_500_fails_at_once_without_retries(upstreams: Factory) -> None:
     script = Script(500, 200)
     with pytest.raises(DependencyUnavailable):
