@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import asyncpg
 import httpx
@@ -203,18 +204,23 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path)
     raise RuntimeError(f"{process.args!r} did not answer at {url}:\n{log.read_text()[-4000:]}")
 
 
+class Pausable(Protocol):
+    def pause_service(self, name: str) -> None: ...
+    def resume_service(self, name: str) -> None: ...
+
+
 @contextmanager
-def stopped(processes: Iterable[subprocess.Popen[bytes]]) -> Iterator[None]:
-    """`processes` stopped (SIGSTOP) until the block ends, however it ends; then they go on
+def paused(stack: Pausable, names: Iterable[str]) -> Iterator[None]:
+    """The processes of `names` paused until the block ends, however it ends; then they go on
     where they were."""
-    held = list(processes)
-    for process in held:
-        process.send_signal(signal.SIGSTOP)
+    held = list(names)
+    for name in held:
+        stack.pause_service(name)
     try:
         yield
     finally:
-        for process in held:
-            process.send_signal(signal.SIGCONT)
+        for name in held:
+            stack.resume_service(name)
 
 
 class Rig:
@@ -347,7 +353,7 @@ class Rig:
         processes included (talent's HRIS processor). The `held` workers are stopped while the
         load runs, warm-up included, and go on when it ends."""
         processes = [process for name in services for process in self.stack.processes_of(name)]
-        with stopped(self.stack.processes[name] for name in held):
+        with paused(self.stack, held):
             return self._drive(self.stack.gateway_url, load, processes)
 
     def drive_baseline(self, load: Load) -> Measurement:
