@@ -62,6 +62,12 @@ def _source_keys(request: Request) -> SourceKeyCache:
     return kept
 
 
+def _wakeup(request: Request) -> ProcessorWakeup:
+    wakeup = request.app.state.hris_wakeup
+    assert isinstance(wakeup, ProcessorWakeup)
+    return wakeup
+
+
 async def _sources(session: Session, box: Box) -> SourceService:
     return SourceService(SourceRepository(session), box)
 
@@ -159,10 +165,8 @@ async def receive_hris_delivery(request: Request) -> Response:
     source_id = _source_id(request.path_params["source_id"])
     body = await request.body()
     deliveries = Deliveries(database(request))
-    wakeup = request.app.state.hris_wakeup
-    assert isinstance(wakeup, ProcessorWakeup)
     service = DeliveryService(
-        deliveries, await secret_box(request), _source_keys(request), wakeup.wake
+        deliveries, await secret_box(request), _source_keys(request), _wakeup(request).wake
     )
     stored = await service.receive(source_id, _first_values(request.headers), body, utcnow())
     if stored is None:
