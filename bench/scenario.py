@@ -39,6 +39,9 @@ class Load:
     single_use: bool = False
     """Each line is sent once at most (a delivery with its own id): the warm-up and the
     measured run each get their own share of `lines`, in proportion to their lengths."""
+    renew: "Callable[[], Load] | None" = None
+    """Makes the lines again, for lines that go stale (a webhook's, signed with the time, are
+    refused five minutes later): a side that runs long after they were made calls it first."""
 
 
 def _within(value: float | None, bound: float | None) -> bool:

@@ -2,11 +2,13 @@
 both with wrk and writes every figure. How fast they are is never judged here: this machine is
 small and shared, and `python3 dev.py bench` is where speed is measured."""
 
+import base64
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -14,6 +16,7 @@ from bench import wrk
 from bench.report import Result
 from bench.scenario import Measurement, Target
 from bench.scenarios import ALL
+from bench.scenarios.hris import WEBHOOK, Hris
 from bench.system import paused
 
 FIELDS = {
@@ -126,3 +129,13 @@ def test_a_held_worker_is_paused_while_the_load_runs_and_goes_on_after_even_a_fa
     with pytest.raises(RuntimeError, match="the load failed"):
         _load_that_fails(stack)
     assert stack.paused == set()
+
+
+def test_the_webhooks_signed_lines_are_made_again_for_a_side_that_runs_later() -> None:
+    data = Hris(uuid4(), "whsec_" + base64.b64encode(bytes(32)).decode(), seconds=1)
+    load = WEBHOOK.load(data)
+    assert load.renew is not None
+    renewed = load.renew()
+
+    assert len(renewed.lines) == len(load.lines)
+    assert set(renewed.lines).isdisjoint(load.lines)
