@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import jwt
 import pytest
+import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -170,6 +171,23 @@ async def test_an_api_key_is_shown_once_stored_as_a_digest_and_works_everywhere(
         "/v1/requisitions", json={"engagement_id": engagement["id"], "title": "A", "headcount": 1}
     )
     assert refused.status_code == 403
+
+
+async def test_the_access_log_names_a_caller_by_its_principal_never_its_key(
+    services: Services,
+) -> None:
+    engagement = await builders.create_engagement(services.engagements)
+    created = await builders.create_api_key(
+        services.engagements, ["engagements:read"], organization_id=engagement["partner_id"]
+    )
+    machine = await services.acting_as(created["key"])
+    with structlog.testing.capture_logs() as lines:
+        read = await machine.engagements.get(f"/v1/engagements/{engagement['id']}")
+        refused = await machine.engagements.post("/v1/organizations", json={})
+    assert (read.status_code, refused.status_code) == (200, 403)
+    logged = [(line["status"], line["principal"]) for line in lines if line["event"] == "request"]
+    assert logged == [(200, f"api_key:{created['id']}"), (403, f"api_key:{created['id']}")]
+    assert created["key"] not in repr(lines)
 
 
 async def test_a_revoked_key_is_refused_by_every_service(services: Services) -> None:

@@ -4,6 +4,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handover_kit.auth import principal_id
 from handover_kit.logging import access_log
 from handover_kit.metrics import Metrics, request_labels
 
@@ -50,6 +51,6 @@ class RequestRecords:
                 method=scope["method"],
                 path=scope["path"],
                 status=recorder.status,
-                principal=scope.get("state", {}).get("principal"),
+                principal=principal_id(scope),
                 duration_ms=round(seconds * 1000, 2),
             )

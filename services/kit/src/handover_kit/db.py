@@ -30,7 +30,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Field
 
-from handover_kit.auth import CurrentPrincipal
+from handover_kit.auth import principal_of
 from handover_kit.settings import ServiceSettings
 
 NAMING_CONVENTION = {
@@ -233,11 +233,10 @@ def database(request: Request) -> Database:
     return db
 
 
-async def _transaction(
-    request: Request, principal: CurrentPrincipal
-) -> AsyncIterator[AsyncSession]:
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work, as the caller's tenancy: committed after the handler
     returns, before the response."""
+    principal = await principal_of(request)
     tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
     async with database(request).session(tenancy) as session, session.begin():
         yield session
@@ -260,7 +259,8 @@ class ReadTransactions:
         return self.db.raw(self.tenancy)
 
 
-async def _read_transactions(request: Request, principal: CurrentPrincipal) -> ReadTransactions:
+async def _read_transactions(request: Request) -> ReadTransactions:
+    principal = await principal_of(request)
     return ReadTransactions(
         database(request), Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
     )

@@ -237,7 +237,8 @@ def _worth_retrying(exc: Exception) -> bool:
 
 
 class Upstream:
-    """One other service, reached at `base_url`; `name` is what problems and metrics call it.
+    """One other service, reached at `base_url`, whose calls name a path under it (`/v1/...`);
+    `name` is what problems and metrics call it.
 
     Answers below 500 are returned as they are: a 404 or 409 is the upstream's answer, for the
     caller to interpret. Everything else raises `DependencyUnavailable`."""
@@ -262,6 +263,9 @@ class Upstream:
         )
         self._metrics = metrics or UpstreamMetrics(CollectorRegistry())
         self._metrics.track(name, self.breaker)
+        # Calls name an absolute URL: httpx parses one once, while merging a path into its base
+        # URL parses twice more, about 20 us of each call.
+        self._base_url = base_url.rstrip("/")
         self._client = ServiceClient(
             base_url=base_url,
             timeout=self.policy.timeout,
@@ -389,7 +393,7 @@ class Upstream:
         if not breaker.allow():
             raise _Failed("short_circuited", "circuit open")
         try:
-            response = await self._client.request(method, url, **arguments)
+            response = await self._client.request(method, self._base_url + url, **arguments)
         except httpx.TimeoutException as exc:
             breaker.record_failure()
             raise _Failed("timeout", type(exc).__name__, retryable=True) from exc
