@@ -2,10 +2,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
-from handover_kpi.metrics.schemas import MetricAggregation
+from handover_kpi.metrics.schemas import MetricAggregation, MetricUnit
 from handover_kpi.series.schemas import Granularity
 
 # `ratio` points hold the ratio itself, with no numerator or denominator: periods average them.
@@ -19,16 +18,25 @@ _COMBINE = {
 }
 # Whole statements, one per aggregation, so no SQL is ever assembled from input.
 _SERIES = {
-    aggregation: text(
-        "SELECT engagement_id, date_trunc(:granularity, at, 'UTC') AS period_start, "  # noqa: S608 - a fixed expression per aggregation
+    aggregation: (
+        "SELECT engagement_id, date_trunc($1, at, 'UTC') AS period_start, "  # noqa: S608 - a fixed expression per aggregation
         f"{combine} AS value, count(*) AS count "
         "FROM kpi.data_points "
-        "WHERE engagement_id = ANY(:engagement_ids) AND metric_key = :metric_key "
-        "AND at >= :at_from AND at < :at_to AND dimensions @> CAST(:dimensions AS jsonb) "
+        "WHERE engagement_id = ANY($2::uuid[]) AND metric_key = $3 "
+        "AND at >= $4 AND at < $5 AND dimensions @> $6::jsonb "
         "GROUP BY engagement_id, period_start ORDER BY engagement_id, period_start"
     )
     for aggregation, combine in _COMBINE.items()
 }
+_METRIC = "SELECT unit, aggregation FROM kpi.metrics WHERE key = $1"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What a series needs of its metric."""
+
+    unit: MetricUnit
+    aggregation: MetricAggregation
 
 
 @dataclass(frozen=True)
@@ -39,9 +47,18 @@ class Period:
     count: int
 
 
-class SeriesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class SeriesRows:
+    """Series on the driver's connection (see `handover_kit.db.Database.raw`): scripts that
+    sync read them one request after another, so each round trip and each layer shows."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def metric(self, key: str) -> CatalogEntry | None:
+        row = await self.connection.fetchrow(_METRIC, key)
+        if row is None:
+            return None
+        return CatalogEntry(MetricUnit(row["unit"]), MetricAggregation(row["aggregation"]))
 
     async def periods(
         self,
@@ -53,23 +70,21 @@ class SeriesRepository:
         at_to: datetime,
         dimensions: str,
     ) -> list[Period]:
-        rows = await self.session.execute(
+        rows = await self.connection.fetch(
             _SERIES[aggregation],
-            {
-                "granularity": granularity.value,
-                "engagement_ids": engagement_ids,
-                "metric_key": metric_key,
-                "at_from": at_from,
-                "at_to": at_to,
-                "dimensions": dimensions,
-            },
+            granularity.value,
+            engagement_ids,
+            metric_key,
+            at_from,
+            at_to,
+            dimensions,
         )
         return [
             Period(
-                engagement_id=row.engagement_id,
-                start=row.period_start,
-                value=float(row.value),
-                count=int(row[3]),
+                engagement_id=row["engagement_id"],
+                start=row["period_start"],
+                value=float(row["value"]),
+                count=row["count"],
             )
             for row in rows
         ]

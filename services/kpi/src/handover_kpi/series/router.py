@@ -1,14 +1,13 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from handover_kit.auth import require
-from handover_kit.db import Session
+from handover_kit.db import Reads
 from handover_kit.errors import problem_responses
-from handover_kpi.metrics.repository import MetricRepository
 from handover_kpi.points.http import Instant, conditional, conditional_responses
-from handover_kpi.series.repository import SeriesRepository
+from handover_kpi.series.repository import SeriesRows
 from handover_kpi.series.schemas import Granularity, SeriesSet
 from handover_kpi.series.service import SeriesService
 from handover_shared.auth import Scope
@@ -17,14 +16,6 @@ from handover_shared.kpi import METRIC_KEY_MAX_LENGTH, METRIC_KEY_PATTERN
 router = APIRouter(prefix="/v1/series", tags=["series"], dependencies=[require(Scope.KPI_READ)])
 
 DIMENSION = {"max_length": 100, "pattern": r"^[^\x00]+$"}
-
-
-# async: FastAPI runs a plain `def` dependency in a worker thread, a costly hop per request.
-async def _service(session: Session) -> SeriesService:
-    return SeriesService(SeriesRepository(session), MetricRepository(session))
-
-
-Service = Annotated[SeriesService, Depends(_service)]
 
 
 @router.get(
@@ -45,7 +36,7 @@ Service = Annotated[SeriesService, Depends(_service)]
 )
 async def read_series(
     request: Request,
-    service: Service,
+    reads: Reads,
     metric_key: Annotated[
         list[Annotated[str, Query(max_length=METRIC_KEY_MAX_LENGTH, pattern=METRIC_KEY_PATTERN)]],
         Query(min_length=1, max_length=20, description="Metrics, repeated for several."),
@@ -74,5 +65,8 @@ async def read_series(
         for name, value in (("role", role), ("team", team), ("site", site))
         if value is not None
     }
-    series = await service.read(metric_key, engagement_id, granularity, at_from, at_to, dimensions)
+    async with reads() as connection:
+        series = await SeriesService(SeriesRows(connection)).read(
+            metric_key, engagement_id, granularity, at_from, at_to, dimensions
+        )
     return conditional(request, series)

@@ -3,9 +3,8 @@ from uuid import UUID
 
 from handover_kit.errors import UnprocessableContent
 from handover_kpi.errors import UnknownMetric
-from handover_kpi.metrics.repository import MetricRepository
 from handover_kpi.points.store import dimensions_json
-from handover_kpi.series.repository import SeriesRepository
+from handover_kpi.series.repository import SeriesRows
 from handover_kpi.series.schemas import Granularity, Series, SeriesPoint, SeriesSet
 
 DAYS_PER_PERIOD = {
@@ -19,9 +18,8 @@ MAX_PERIODS = 5000
 
 
 class SeriesService:
-    def __init__(self, series: SeriesRepository, metrics: MetricRepository) -> None:
-        self.series = series
-        self.metrics = metrics
+    def __init__(self, rows: SeriesRows) -> None:
+        self.rows = rows
 
     async def read(
         self,
@@ -42,10 +40,10 @@ class SeriesService:
             )
         result: list[Series] = []
         for key in dict.fromkeys(metric_keys):
-            metric = await self.metrics.get(key)
+            metric = await self.rows.metric(key)
             if metric is None:
                 raise UnknownMetric(f"No metric {key!r} in the catalog.")
-            periods_of = await self.series.periods(
+            periods_of = await self.rows.periods(
                 key,
                 metric.aggregation,
                 list(dict.fromkeys(engagement_ids)),
