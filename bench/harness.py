@@ -1,7 +1,8 @@
 """`python -m bench`: bring the system up, run each scenario and its baseline, report.
 
-Each scenario runs against the system, then against its baseline, each after a warm-up: the
-ratio of the two is what a run on a small, noisy machine can be judged by.
+wrk's scenarios run against the system and the bare app in turns, round by round, after a
+warm-up each; a scenario that drives itself runs, then its baseline. The ratio of the two is
+what a run on a small, noisy machine can be judged by.
 """
 
 import argparse
@@ -9,18 +10,19 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import report, wrk
 from bench.report import Result
-from bench.scenario import CONNECTIONS, AnyScenario, Context
+from bench.scenario import CONNECTIONS, AnyScenario, BareApp, Context
 from bench.scenarios import ALL
 from bench.system import Rig, Timing
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FULL = Timing(warmup_seconds=5, seconds=20)
+FULL = Timing(warmup_seconds=5, seconds=20, rounds=4)
 QUICK = Timing(warmup_seconds=1, seconds=3, quick=True)
 
 
@@ -38,13 +40,18 @@ def _run(rig: Rig, scenarios: list[AnyScenario]) -> list[Result]:
     results = []
     for scenario in scenarios:
         load = scenario.load(data[scenario.setup])
-        _say(f"{scenario.name}: the system")
-        if scenario.drive is not None:
-            system = scenario.drive(rig, data[scenario.setup])
+        if scenario.drive is None:
+            _say(f"{scenario.name}: the system and its baseline, in turns")
+            system, baseline = rig.alternate(load, scenario.services, scenario.held)
         else:
-            system = rig.drive(load, scenario.services, scenario.held)
-        _say(f"{scenario.name}: its baseline")
-        baseline = scenario.baseline.measure(rig, load)
+            _say(f"{scenario.name}: the system")
+            system = scenario.drive(rig, data[scenario.setup])
+            _say(f"{scenario.name}: its baseline")
+            assert not isinstance(scenario.baseline, BareApp)  # as Scenario checks
+            baseline = scenario.baseline.measure(rig, load)
+        if scenario.settle is not None and not rig.timing.quick:
+            _say(f"{scenario.name}: waiting for its held workers")
+            system = replace(system, extras={**system.extras, **scenario.settle(rig)})
         connections = None if scenario.drive is not None else load.connections
         results.append(Result(scenario, system, baseline, connections))
     return results

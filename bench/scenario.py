@@ -37,11 +37,8 @@ class Load:
     lines: list[str]
     connections: int = CONNECTIONS
     single_use: bool = False
-    """Each line is sent once at most (a delivery with its own id): the warm-up and the
-    measured run each get their own share of `lines`, in proportion to their lengths."""
-    renew: "Callable[[], Load] | None" = None
-    """Makes the lines again, for lines that go stale (a webhook's, signed with the time, are
-    refused five minutes later): a side that runs long after they were made calls it first."""
+    """Each line is sent once at most by each side (a delivery with its own id): the warm-up
+    and each measured round get their own share of `lines`, in proportion to their lengths."""
 
 
 def _within(value: float | None, bound: float | None) -> bool:
@@ -105,6 +102,8 @@ class Durations(Protocol):
     @property
     def seconds(self) -> int: ...
     @property
+    def rounds(self) -> int: ...
+    @property
     def quick(self) -> bool: ...
 
 
@@ -123,12 +122,10 @@ class Rig(Protocol):
         """The bare app's process, whose memory the baseline's figures report."""
         ...
 
-    def drive_baseline(self, load: Load) -> Measurement:
-        """`load`, warm-up first, against the bare app behind its own Caddy."""
-        ...
-
 
 class Baseline(Protocol):
+    """What a scenario that drives itself is divided by: measured after it."""
+
     @property
     def description(self) -> str: ...
 
@@ -137,13 +134,11 @@ class Baseline(Protocol):
 
 @dataclass(frozen=True)
 class BareApp:
-    """The scenario's own requests, sent to `baseline.py`, which answers each with the same SQL
-    as the service and nothing else."""
+    """The scenario's own requests, sent by wrk to `baseline.py`, which answers each with the
+    same SQL as the service and nothing else. The system and the bare app take the load in
+    turns, round by round, so that a host that speeds up or slows down weighs on both."""
 
     description: str = "bare FastAPI + asyncpg app, same SQL, same Caddy"
-
-    def measure(self, rig: Rig, load: Load) -> Measurement:
-        return rig.drive_baseline(load)
 
 
 @dataclass(frozen=True)
@@ -157,15 +152,27 @@ class Scenario(Generic[DataT]):
     services: tuple[str, ...]
     """The services whose memory is sampled while the load runs."""
     held: tuple[str, ...] = ()
-    """Workers stopped while the system's load runs: a deployment of their own in production,
-    which on the bench's two cores would take the CPU the load is measured on. Their
-    baseline says what they did with the work left to them."""
-    baseline: Baseline = field(default_factory=BareApp)
+    """Workers stopped while the load runs, on both sides: a deployment of their own in
+    production, which on the bench's two cores would take the CPU the load is measured on.
+    `settle` says what they did with the work left to them."""
+    baseline: BareApp | Baseline = field(default_factory=BareApp)
     drive: Callable[[Any, DataT], Measurement] | None = None
     """Measures the system itself, given the rig and the data, where wrk's fixed requests do
-    not fit (bulk uploads of fresh rows); None drives `load` with wrk."""
+    not fit (bulk uploads of fresh rows), before its `baseline` measures itself; None drives
+    `load` with wrk, against the system and the bare app in turns."""
+    settle: Callable[[Any], Mapping[str, float]] | None = None
+    """Given the rig once the load has ended and the `held` workers go on: waits for them to
+    finish the work left to them, and returns figures on it, reported with the system's. Not
+    called in `--quick`, which has no time to wait."""
     unit: str = "req/s"
     """What `rate` counts per second, on both sides (rows for bulk ingestion)."""
+
+    def __post_init__(self) -> None:
+        if (self.drive is None) != isinstance(self.baseline, BareApp):
+            raise ValueError(
+                f"{self.name}: wrk's load is compared with the bare app, and a scenario that"
+                " drives itself names a baseline that measures itself"
+            )
 
 
 AnyScenario = Scenario[Any]

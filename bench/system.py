@@ -58,6 +58,9 @@ STOP_TIMEOUT_SECONDS = 10.0
 class Timing:
     warmup_seconds: int
     seconds: int
+    """Measured, on each side."""
+    rounds: int = 1
+    """The measured seconds are taken in this many rounds a side, the sides in turns."""
     quick: bool = False
     """A smoke check: scenarios that size their data may make it small."""
 
@@ -204,6 +207,31 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path)
     raise RuntimeError(f"{process.args!r} did not answer at {url}:\n{log.read_text()[-4000:]}")
 
 
+SYSTEM, BASELINE = 0, 1
+
+
+def turns(rounds: int) -> list[tuple[int, int]]:
+    """(round, side) in the order they run: the system then the baseline, the baseline then the
+    system, and so on. Over an even number of rounds, a steady drift in the host's speed falls
+    on both sides alike."""
+    return [
+        (number, side)
+        for number in range(rounds)
+        for side in ((SYSTEM, BASELINE) if number % 2 == 0 else (BASELINE, SYSTEM))
+    ]
+
+
+def _measurement(report: wrk.Report, peak_rss_mib: float) -> Measurement:
+    return Measurement(
+        rate=report.rate,
+        p50_ms=report.p50_ms,
+        p99_ms=report.p99_ms,
+        requests=report.requests,
+        errors=report.errors,
+        peak_rss_mib=peak_rss_mib,
+    )
+
+
 class Pausable(Protocol):
     def pause_service(self, name: str) -> None: ...
     def resume_service(self, name: str) -> None: ...
@@ -348,49 +376,55 @@ class Rig:
             raise RuntimeError("start_baseline first")
         return self._baseline_app.pid
 
-    def drive(self, load: Load, services: Iterable[str], held: Iterable[str] = ()) -> Measurement:
-        """`load` against the gateway; the memory sampled is that of `services`, their workers'
-        processes included (talent's HRIS processor). The `held` workers are stopped while the
-        load runs, warm-up included, and go on when it ends."""
-        processes = [process for name in services for process in self.stack.processes_of(name)]
-        with paused(self.stack, held):
-            return self._drive(self.stack.gateway_url, load, processes)
-
-    def drive_baseline(self, load: Load) -> Measurement:
+    def alternate(
+        self, load: Load, services: Iterable[str], held: Iterable[str] = ()
+    ) -> tuple[Measurement, Measurement]:
+        """`load` against the gateway and against the bare app behind its own Caddy: a warm-up
+        each, then the measured rounds in turns (system, baseline; baseline, system; ...), so
+        that a host that speeds up or slows down during the run weighs on both sides alike.
+        The memory sampled is that of `services`, their workers' processes included (talent's
+        HRIS processor), and of the bare app. The `held` workers are stopped throughout and go
+        on when it ends."""
         if self._baseline_app is None:
             raise RuntimeError("start_baseline first")
-        return self._drive(self.baseline_url, load, [self._baseline_app])
-
-    def _drive(
-        self, url: str, load: Load, processes: Iterable[subprocess.Popen[bytes]]
-    ) -> Measurement:
-        warmup, measured = self._lines(load)
-        wrk.run(self.wrk_path, url, load, self.timing.warmup_seconds, warmup)
-        with PeakRss(process.pid for process in processes) as rss:
-            report = wrk.run(self.wrk_path, url, load, self.timing.seconds, measured)
-        return Measurement(
-            rate=report.rate,
-            p50_ms=report.p50_ms,
-            p99_ms=report.p99_ms,
-            requests=report.requests,
-            errors=report.errors,
-            peak_rss_mib=rss.peak_mib,
+        system = [process for name in services for process in self.stack.processes_of(name)]
+        sides = ((self.stack.gateway_url, system), (self.baseline_url, [self._baseline_app]))
+        warmup, rounds = self.line_files(load)
+        seconds = self.timing.seconds // self.timing.rounds
+        reports: tuple[list[wrk.Report], list[wrk.Report]] = ([], [])
+        peaks = [0.0, 0.0]
+        with paused(self.stack, held):
+            for url, _ in sides:
+                wrk.run(self.wrk_path, url, load, self.timing.warmup_seconds, warmup)
+            for number, side in turns(self.timing.rounds):
+                url, processes = sides[side]
+                with PeakRss(process.pid for process in processes) as rss:
+                    reports[side].append(wrk.run(self.wrk_path, url, load, seconds, rounds[number]))
+                peaks[side] = max(peaks[side], rss.peak_mib)
+        return (
+            _measurement(wrk.combined(reports[SYSTEM]), peaks[SYSTEM]),
+            _measurement(wrk.combined(reports[BASELINE]), peaks[BASELINE]),
         )
 
-    def _lines(self, load: Load) -> tuple[Path, Path]:
-        """The files of lines for the warm-up and for the measured run: the same file, unless
-        each line is to be sent once, when each run gets its share."""
-        lines = load.lines
-        cut = 0
-        if load.single_use:
-            total = self.timing.warmup_seconds + self.timing.seconds
-            cut = len(lines) * self.timing.warmup_seconds // total
-        files = []
-        for name, share in (("warmup", lines[:cut] or lines), ("measured", lines[cut:])):
-            path = self.work_dir / f"lines-{name}.txt"
-            path.write_text("".join(f"{line}\n" for line in share))
-            files.append(path)
-        return files[0], files[1]
+    def line_files(self, load: Load) -> tuple[Path, list[Path]]:
+        """The files of lines for the warm-up and for each measured round: one file for all,
+        unless each line is to be sent once (by each side), when each gets its share."""
+        rounds = self.timing.rounds
+        if not load.single_use:
+            path = self._write("lines", load.lines)
+            return path, [path] * rounds
+        lines, total = load.lines, self.timing.warmup_seconds + self.timing.seconds
+        cut = len(lines) * self.timing.warmup_seconds // total
+        size = (len(lines) - cut) // rounds
+        return self._write("lines-warmup", lines[:cut] or lines), [
+            self._write(f"lines-{n}", lines[cut + size * n : cut + size * (n + 1)])
+            for n in range(rounds)
+        ]
+
+    def _write(self, name: str, lines: list[str]) -> Path:
+        path = self.work_dir / f"{name}.txt"
+        path.write_text("".join(f"{line}\n" for line in lines))
+        return path
 
     def postgres_version(self) -> str:
         async def read() -> str:

@@ -2,9 +2,12 @@
 gets its packages that way (as `dev.py test` installs Chromium)."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,13 +49,48 @@ def version(wrk: Path) -> str:
 class Report:
     requests: int
     seconds: float
-    p50_ms: float
-    p99_ms: float
     errors: int
+    latency_us: Mapping[int, int]
+    """How many answers took each number of microseconds: wrk's whole histogram, so that runs
+    can be combined."""
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+    def percentile_ms(self, percent: float) -> float:
+        """As wrk reckons it (C's `round(percent / 100 * count + 0.5)` for the rank): the least
+        latency that as many answers took at most."""
+        count = sum(self.latency_us.values())
+        rank = math.floor(percent / 100 * count + 1)
+        seen = 0
+        for latency, answers in sorted(self.latency_us.items()):
+            seen += answers
+            if seen >= rank:
+                return latency / 1e3
+        return 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return self.percentile_ms(50)
+
+    @property
+    def p99_ms(self) -> float:
+        return self.percentile_ms(99)
+
+
+def combined(reports: Iterable[Report]) -> Report:
+    """Several runs as one: their requests over their seconds, their histograms added."""
+    reports = list(reports)
+    latency_us: Counter[int] = Counter()
+    for report in reports:
+        latency_us.update(report.latency_us)
+    return Report(
+        requests=sum(report.requests for report in reports),
+        seconds=sum(report.seconds for report in reports),
+        errors=sum(report.errors for report in reports),
+        latency_us=latency_us,
+    )
 
 
 def run(wrk: Path, url: str, load: Load, seconds: int, lines_file: Path) -> Report:
@@ -84,9 +122,8 @@ def run(wrk: Path, url: str, load: Load, seconds: int, lines_file: Path) -> Repo
             return Report(
                 requests=report["requests"],
                 seconds=report["duration_us"] / 1e6,
-                p50_ms=report["p50_us"] / 1e3,
-                p99_ms=report["p99_us"] / 1e3,
                 errors=sum(report["errors"].values()),
+                latency_us=dict(report["latency_us"]),
             )
     raise RuntimeError(
         f"wrk exited with {completed.returncode} and no report:\n"

@@ -2,22 +2,22 @@
 both with wrk and writes every figure. How fast they are is never judged here: this machine is
 small and shared, and `python3 dev.py bench` is where speed is measured."""
 
-import base64
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
 from bench import wrk
 from bench.report import Result
-from bench.scenario import Measurement, Target
+from bench.scenario import LUA, Load, Measurement, Target
 from bench.scenarios import ALL
-from bench.scenarios.hris import WEBHOOK, Hris
-from bench.system import paused
+from bench.scenarios.hris import WEBHOOK
+from bench.scenarios.kpi import BareSeries
+from bench.system import BASELINE, SYSTEM, Rig, Timing, paused, turns
 
 FIELDS = {
     "scenario",
@@ -131,11 +131,72 @@ def test_a_held_worker_is_paused_while_the_load_runs_and_goes_on_after_even_a_fa
     assert stack.paused == set()
 
 
-def test_the_webhooks_signed_lines_are_made_again_for_a_side_that_runs_later() -> None:
-    data = Hris(uuid4(), "whsec_" + base64.b64encode(bytes(32)).decode(), seconds=1)
-    load = WEBHOOK.load(data)
-    assert load.renew is not None
-    renewed = load.renew()
+def test_percentiles_are_reckoned_from_the_histogram_as_wrk_reckons_them() -> None:
+    report = wrk.Report(
+        requests=100, seconds=1.0, errors=0, latency_us={1000: 50, 2000: 49, 9000: 1}
+    )
 
-    assert len(renewed.lines) == len(load.lines)
-    assert set(renewed.lines).isdisjoint(load.lines)
+    # wrk's rank is round(p / 100 * count + 0.5): the 51st answer for p50, the 100th for p99.
+    assert report.p50_ms == 2.0
+    assert report.p99_ms == 9.0
+    assert report.percentile_ms(49) == 1.0
+
+
+def test_rounds_combine_into_their_requests_over_their_seconds_and_one_histogram() -> None:
+    fast = wrk.Report(requests=300, seconds=1.0, errors=0, latency_us={1000: 99, 5000: 1})
+    slow = wrk.Report(requests=100, seconds=1.0, errors=2, latency_us={4000: 99, 8000: 1})
+
+    both = wrk.combined([fast, slow])
+
+    assert both.rate == 200.0
+    assert both.errors == 2
+    assert both.latency_us == {1000: 99, 4000: 99, 5000: 1, 8000: 1}
+    assert both.p50_ms == 4.0
+    assert both.p99_ms == 5.0
+
+
+def test_the_sides_take_turns_so_that_a_steady_drift_falls_on_both_alike() -> None:
+    order = turns(4)
+
+    assert [side for _, side in order] == [
+        SYSTEM,
+        BASELINE,
+        BASELINE,
+        SYSTEM,
+        SYSTEM,
+        BASELINE,
+        BASELINE,
+        SYSTEM,
+    ]
+    assert [number for number, _ in order] == [0, 0, 1, 1, 2, 2, 3, 3]
+    positions = {side: [at for at, (_, s) in enumerate(order) if s == side] for side in (0, 1)}
+    assert sum(positions[SYSTEM]) == sum(positions[BASELINE])
+
+
+def test_single_use_lines_give_the_warm_up_and_each_round_a_share_of_their_own(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path, Path("wrk"), Timing(warmup_seconds=5, seconds=20, rounds=4))
+    lines = [f"/v1/deliveries/{n}" for n in range(100)]
+
+    warmup, rounds = rig.line_files(Load(LUA / "post.lua", "", lines, single_use=True))
+
+    shares = [path.read_text().splitlines() for path in [warmup, *rounds]]
+    assert [len(share) for share in shares] == [20, 20, 20, 20, 20]
+    assert sorted(line for share in shares for line in share) == sorted(lines)
+
+
+def test_lines_sent_again_and_again_are_one_file_for_every_round(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Path("wrk"), Timing(warmup_seconds=5, seconds=20, rounds=4))
+
+    warmup, rounds = rig.line_files(Load(LUA / "get.lua", "token", ["/v1/engagements"]))
+
+    assert rounds == [warmup] * 4
+    assert warmup.read_text() == "/v1/engagements\n"
+
+
+def test_a_scenario_that_wrk_drives_is_compared_with_the_bare_app_only() -> None:
+    with pytest.raises(ValueError, match="bare app"):
+        replace(WEBHOOK, baseline=BareSeries())
+    with pytest.raises(ValueError, match="bare app"):
+        replace(WEBHOOK, drive=lambda rig, data: _measured(1, 1))

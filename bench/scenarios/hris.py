@@ -7,29 +7,28 @@ the raw delivery and answers 202.
 
 Talent's HRIS processor, which applies each stored delivery (a candidate and an application
 on the requisition), is a deployment of its own in production. On the bench's two cores it
-would take the CPU the webhook is measured on, so it is stopped while the load runs; the
-deliveries wait for it, as they would for a processor that is behind. Once the load ends it
-applies them all, and how many there were, how long that took and how many it applied per
-second are reported (`backlog_events`, `backlog_drain_s`, `applied_per_s`).
+would take the CPU the webhook is measured on, so it is stopped while the load runs (on both
+sides); the deliveries wait for it, as they would for a processor that is behind. Once the
+load ends it applies them all, and how many there were, how long that took and how many it
+applied per second are reported (`backlog_events`, `backlog_drain_s`, `applied_per_s`).
 
 The baseline verifies the same signatures, reads the same canonical event with pydantic and
 inserts the raw delivery into a table of the same shape as talent's, as talent's role, in one
-transaction; nothing applies its rows. It runs once talent's processor has applied the
-backlog, so that it does not share the two cores with it.
+transaction; nothing applies its rows.
 """
 
 import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 from standardwebhooks import Webhook
 
-from bench.scenario import LUA, Context, Load, Measurement, Rig, Scenario, Target
+from bench.scenario import LUA, BareApp, Context, Load, Rig, Scenario, Target
 from bench.scenarios import api
 from handover_tools.stack import HRIS_PROCESSOR
 
@@ -100,9 +99,8 @@ async def setup(context: Context) -> Hris:
 
 
 def _deliveries(data: Hris) -> Load:
-    """Signed now, just before a side's run: every timestamp is well within the 5-minute
-    tolerance while it sends them. The baseline, which runs once the processor has drained the
-    system's backlog, has them signed again (`renew`)."""
+    """Signed now, just before the load: every timestamp is well within the 5-minute tolerance
+    while both sides send them, each to its own table."""
     signer = Webhook(data.secret)
     path = f"/v1/hris/sources/{data.source_id}/webhook"
     now = datetime.now(UTC).replace(microsecond=0)
@@ -134,30 +132,17 @@ def _deliveries(data: Hris) -> Load:
                 ]
             )
         )
-    return Load(LUA / "post.lua", "", lines, single_use=True, renew=lambda: _deliveries(data))
+    return Load(LUA / "post.lua", "", lines, single_use=True)
 
 
-@dataclass(frozen=True)
-class AfterTheBacklog:
-    """The bare app, measured once talent's processor has applied what the system's run
-    left waiting, so that it does not share the machine with it (except in `--quick`). How
-    much was left, how long it took and at what rate are reported (`backlog_events`,
-    `backlog_drain_s`, `applied_per_s`)."""
-
-    description: str = (
-        "bare app: verify, read, one INSERT into a copy of talent's table; same Caddy"
-    )
-
-    def measure(self, rig: Rig, load: Load) -> Measurement:
-        if rig.timing.quick:  # figures not to keep: no time to wait
-            return rig.drive_baseline(load)
-        waiting, drained = asyncio.run(_drain(rig.database_dsn))
-        # Signed before the system's run and the drain: signed again, within the tolerance.
-        measured = rig.drive_baseline(load.renew() if load.renew else load)
-        extras = {"backlog_events": waiting, "backlog_drain_s": drained}
-        if drained:
-            extras["applied_per_s"] = waiting / drained
-        return replace(measured, extras=extras)
+def _settle(rig: Rig) -> dict[str, float]:
+    """How many deliveries the load left to talent's processor, and how long it took to apply
+    them all: `backlog_events`, `backlog_drain_s`, `applied_per_s`."""
+    waiting, drained = asyncio.run(_drain(rig.database_dsn))
+    extras = {"backlog_events": float(waiting), "backlog_drain_s": drained}
+    if drained:
+        extras["applied_per_s"] = waiting / drained
+    return extras
 
 
 async def _drain(database_dsn: str) -> tuple[int, float]:
@@ -184,8 +169,11 @@ WEBHOOK = Scenario(
     load=_deliveries,
     target=Target(min_ratio=0.7),
     services=("talent",),
-    baseline=AfterTheBacklog(),
+    baseline=BareApp(
+        "bare app: verify, read, one INSERT into a copy of talent's table; same Caddy"
+    ),
     held=(HRIS_PROCESSOR.name,),
+    settle=_settle,
 )
 
 SCENARIOS = [WEBHOOK]
