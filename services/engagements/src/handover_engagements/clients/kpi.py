@@ -1,8 +1,7 @@
-from typing import Annotated
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Request
 
 from handover_kit.app import upstream
 from handover_kit.upstreams import Upstream
@@ -25,8 +24,6 @@ class KpiClient:
         return self._kpi.parse(response, TransferReadiness)
 
 
-async def kpi_client(request: Request) -> KpiClient:
+def kpi_of(request: Request) -> KpiClient:
+    """For a dependency that needs it: a plain call, not one more dependency to solve."""
     return KpiClient(upstream(request.state, UPSTREAM))
-
-
-Kpi = Annotated[KpiClient, Depends(kpi_client)]

@@ -1,8 +1,7 @@
-from typing import Annotated
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Request
 
 from handover_kit.app import upstream
 from handover_kit.upstreams import Upstream
@@ -39,8 +38,6 @@ class TalentClient:
         return self._talent.parse(response, EmploymentStatus)
 
 
-async def talent_client(request: Request) -> TalentClient:
+def talent_of(request: Request) -> TalentClient:
+    """For a dependency that needs it: a plain call, not one more dependency to solve."""
     return TalentClient(upstream(request.state, UPSTREAM))
-
-
-Talent = Annotated[TalentClient, Depends(talent_client)]

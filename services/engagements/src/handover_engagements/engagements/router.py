@@ -4,8 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from handover_engagements.clients.kpi import Kpi
-from handover_engagements.clients.talent import Talent
+from handover_engagements.clients.kpi import kpi_of
+from handover_engagements.clients.talent import talent_of
 from handover_engagements.db import IDEMPOTENCY
 from handover_engagements.engagements.repository import EngagementFilter
 from handover_engagements.engagements.schemas import (
@@ -27,7 +27,7 @@ from handover_engagements.engagements.service import (
     GateCheck,
     read,
 )
-from handover_kit.auth import CurrentPrincipal, Principal, ServiceCaller, require
+from handover_kit.auth import Principal, ServiceCaller, principal_of, require
 from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
 from handover_kit.db import Reads, Session, Tenancy, database
 from handover_kit.errors import problem_responses
@@ -47,15 +47,14 @@ async def _service(session: Session) -> EngagementService:
     return EngagementService(session)
 
 
-async def _gated_service(session: Session, talent: Talent, kpi: Kpi) -> EngagementService:
-    return EngagementService(session, talent, kpi)
+async def _gated_service(request: Request, session: Session) -> EngagementService:
+    return EngagementService(session, talent_of(request), kpi_of(request))
 
 
-async def _gate_check(
-    request: Request, principal: CurrentPrincipal, talent: Talent, kpi: Kpi
-) -> GateCheck:
+async def _gate_check(request: Request) -> GateCheck:
+    principal = await principal_of(request)
     tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
-    return GateCheck(partial(database(request).raw, tenancy), talent, kpi)
+    return GateCheck(partial(database(request).raw, tenancy), talent_of(request), kpi_of(request))
 
 
 Service = Annotated[EngagementService, Depends(_service)]
