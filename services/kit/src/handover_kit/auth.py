@@ -21,7 +21,8 @@ from uuid import UUID
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from fastapi.security.base import SecurityBase
 from limits import parse as parse_rate_limit
 
 from handover_kit.credentials import (
@@ -170,9 +171,6 @@ _bearer = HTTPBearer(
 )
 
 
-# Only for the OpenAPI document: a route that depends on it names the scheme.
-_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
 # Kept in the request's scope: its state may be shared between requests (asgi-lifespan's is).
 _PRINCIPAL = "handover.principal"
 
@@ -205,14 +203,17 @@ def principal_id(scope: MutableMapping[str, Any]) -> str | None:
 CurrentPrincipal = Annotated[Principal, Depends(principal_of)]
 
 
-@dataclass(frozen=True)
-class RequiredScopes:
+class RequiredScopes(SecurityBase):
     """The scopes a route needs: checked on each request, and listed on the operation's security
-    requirement in the OpenAPI document."""
+    requirement in the OpenAPI document. It is the bearer scheme itself to FastAPI, which so
+    names the scheme on the route without a dependency of its own to solve per request."""
 
-    scopes: tuple[Scope, ...]
+    def __init__(self, scopes: tuple[Scope, ...]) -> None:
+        self.model = _bearer.model
+        self.scheme_name = _bearer.scheme_name
+        self.scopes = scopes
 
-    async def __call__(self, request: Request, _: _Credentials) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         principal = await principal_of(request)
         missing = [scope for scope in self.scopes if scope not in principal.scopes]
         if missing:
