@@ -30,7 +30,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Field
 
-from handover_kit.auth import principal_of
+from handover_kit.auth import Principal, principal_of
 from handover_kit.settings import ServiceSettings
 
 NAMING_CONVENTION = {
@@ -87,6 +87,11 @@ async def flush_unique(session: AsyncSession) -> None:
 class Tenancy:
     tenant: UUID | None = None
     all_tenants: bool = False
+
+    @classmethod
+    def of(cls, principal: Principal) -> "Tenancy":
+        """Whose rows `principal` may touch."""
+        return cls(tenant=principal.tenant, all_tenants=principal.all_tenants)
 
 
 ALL_TENANTS = Tenancy(all_tenants=True)
@@ -236,8 +241,7 @@ def database(request: Request) -> Database:
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work, as the caller's tenancy: committed after the handler
     returns, before the response."""
-    principal = await principal_of(request)
-    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
+    tenancy = Tenancy.of(await principal_of(request))
     async with database(request).session(tenancy) as session, session.begin():
         yield session
 
@@ -259,14 +263,13 @@ class ReadTransactions:
         return self.db.raw(self.tenancy)
 
 
-async def _read_transactions(request: Request) -> ReadTransactions:
-    principal = await principal_of(request)
-    return ReadTransactions(
-        database(request), Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
-    )
+async def reads_of(request: Request) -> ReadTransactions:
+    """The request's reads, as the caller's tenancy: what `Reads` gives a handler, for a
+    dependency that needs them (a plain call, not one more dependency to solve)."""
+    return ReadTransactions(database(request), Tenancy.of(await principal_of(request)))
 
 
-Reads = Annotated[ReadTransactions, Depends(_read_transactions)]
+Reads = Annotated[ReadTransactions, Depends(reads_of)]
 
 
 def text_enum(enum: type[StrEnum]) -> SAEnum:

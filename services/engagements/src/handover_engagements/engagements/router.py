@@ -1,4 +1,3 @@
-from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -27,9 +26,9 @@ from handover_engagements.engagements.service import (
     GateCheck,
     read,
 )
-from handover_kit.auth import Principal, ServiceCaller, principal_of, require
+from handover_kit.auth import Principal, ServiceCaller, require
 from handover_kit.concurrency import ETAG_HEADER, IfMatch, set_etag
-from handover_kit.db import Reads, Session, Tenancy, database
+from handover_kit.db import Reads, Session, reads_of
 from handover_kit.errors import problem_responses
 from handover_kit.idempotency import Created, IdempotencyKey
 from handover_kit.pagination import PageParams
@@ -52,9 +51,7 @@ async def _gated_service(request: Request, session: Session) -> EngagementServic
 
 
 async def _gate_check(request: Request) -> GateCheck:
-    principal = await principal_of(request)
-    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
-    return GateCheck(partial(database(request).raw, tenancy), talent_of(request), kpi_of(request))
+    return GateCheck(await reads_of(request), talent_of(request), kpi_of(request))
 
 
 Service = Annotated[EngagementService, Depends(_service)]

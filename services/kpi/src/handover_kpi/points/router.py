@@ -257,7 +257,7 @@ async def export_points(
     at_to: ToFilter = None,
 ) -> StreamingResponse:
     filters = PointFilter(engagement_id, metric_key, at_from, at_to)
-    tenancy = Tenancy(tenant=principal.tenant, all_tenants=principal.all_tenants)
+    tenancy = Tenancy.of(principal)
     db = database(request)
 
     async def points() -> AsyncIterator[DataPoint]:
