@@ -22,7 +22,7 @@ from bench.scenarios import ALL
 from bench.system import Rig, Timing
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FULL = Timing(warmup_seconds=5, seconds=20, rounds=4)
+FULL = Timing(warmup_seconds=5, seconds=40, rounds=8)
 QUICK = Timing(warmup_seconds=1, seconds=3, quick=True)
 
 

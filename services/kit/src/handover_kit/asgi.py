@@ -43,9 +43,7 @@ class RequestRecords:
             await self.app(scope, receive, recorder)
         finally:
             seconds = time.perf_counter() - started
-            labels = request_labels(scope, recorder.status)
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.request_duration.labels(*labels).observe(seconds)
+            self.metrics.record_request(request_labels(scope, recorder.status), seconds)
             access_log.info(
                 "request",
                 method=scope["method"],

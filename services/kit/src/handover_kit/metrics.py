@@ -124,12 +124,25 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        # Each label set's pair of series, found once: `labels()` checks its arguments and takes
+        # a lock on every call, twice a request. Route templates, methods and statuses are few.
+        self._series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self._pools = _Pools()
         self.registry.register(self._pools)
         self._gauges: dict[frozenset[str], _ScrapeTimeGauges] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
+
+    def record_request(self, labels: tuple[str, str, str], seconds: float) -> None:
+        """Count and time one answered request; `labels` as `request_labels` makes them."""
+        series = self._series.get(labels)
+        if series is None:
+            series = (self.requests.labels(*labels), self.request_duration.labels(*labels))
+            self._series[labels] = series
+        count, duration = series
+        count.inc()
+        duration.observe(seconds)
 
     def watch_pool(self, engine: AsyncEngine, name: str = "main") -> Callable[[], None]:
         """Report the engine's pool as `pool=name`, replacing any engine watched under that name.
