@@ -156,16 +156,20 @@ async def _sources(pool: Any) -> dict[UUID, Source]:
     }
 
 
+def _pool_size(service: str) -> int:
+    """As many connections as the service's server holds."""
+    return int(os.environ[f"BASELINE_{service.upper()}_POOL_SIZE"])
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[State]:
-    size = int(os.environ["BASELINE_POOL_SIZE"])
     async with AsyncExitStack() as stack:
         pools = {
             service: await stack.enter_async_context(
                 asyncpg.create_pool(
                     os.environ[f"BASELINE_{service.upper()}_DATABASE_URL"],
-                    min_size=size,
-                    max_size=size,
+                    min_size=_pool_size(service),
+                    max_size=_pool_size(service),
                     reset=_keep,
                     init=_json_codec,
                     server_settings={"application_name": "baseline", "statement_timeout": "15000"},

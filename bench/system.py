@@ -113,13 +113,17 @@ class Secrets:
             env |= {
                 f"{prefix}DB_PASSWORD": self.db_passwords[service.name],
                 f"{prefix}SERVICE_KEY": self.seeds[service.name],
-                f"{prefix}DB_POOL_SIZE": str(
-                    TALENT_POOL_SIZE if service.name == "talent" else POOL_SIZE
-                ),
+                f"{prefix}DB_POOL_SIZE": str(server_pool_size(service.name)),
                 f"{prefix}DB_POOL_MAX_OVERFLOW": str(POOL_MAX_OVERFLOW),
                 f"{prefix}RATE_LIMIT": RATE_LIMIT,
             }
         return env
+
+
+def server_pool_size(service: str) -> int:
+    """The connections a service's server holds (without overflow): the bare app's pool for
+    that service's work holds as many."""
+    return TALENT_POOL_SIZE if service == "talent" else POOL_SIZE
 
 
 def free_ports(count: int) -> list[int]:
@@ -348,7 +352,12 @@ class Rig:
             ],
             {
                 **role_urls,
-                "BASELINE_POOL_SIZE": str(POOL_SIZE + POOL_MAX_OVERFLOW),
+                **{
+                    f"BASELINE_{service.name.upper()}_POOL_SIZE": str(
+                        server_pool_size(service.name) + POOL_MAX_OVERFLOW
+                    )
+                    for service in SERVICES
+                },
                 "BASELINE_HRIS_SECRETS_KEY": self.secrets.hris_key,
             },
             logs / "baseline.log",
