@@ -33,6 +33,17 @@ class Result:
         return self.system.rate / self.baseline.rate if self.baseline.rate else 0.0
 
     @property
+    def round_ratios(self) -> list[float]:
+        """The ratio of each round, the system's rate over the baseline's in the same round."""
+        return [
+            system / baseline
+            for system, baseline in zip(
+                self.system.round_rates, self.baseline.round_rates, strict=True
+            )
+            if baseline
+        ]
+
+    @property
     def p99_ratio(self) -> float | None:
         if self.system.p99_ms is None or not self.baseline.p99_ms:
             return None
@@ -57,6 +68,7 @@ class Result:
             **{key: round(value, 3) for key, value in self.system.extras.items()},
             **{key: round(value, 3) for key, value in self.baseline.extras.items()},
             "ratio": round(self.ratio, 3),
+            "round_ratios": [round(ratio, 3) for ratio in self.round_ratios],
             "p99_ratio": None if self.p99_ratio is None else round(self.p99_ratio, 3),
             "target": str(self.scenario.target),
             "met": self.met,
@@ -65,11 +77,15 @@ class Result:
 
 
 def _rounded(measurement: Measurement) -> dict[str, object]:
-    return {
-        key: round(value, 2) if isinstance(value, float) else value
-        for key, value in asdict(measurement).items()
-        if key != "extras"
-    }
+    return {key: _round(value) for key, value in asdict(measurement).items() if key != "extras"}
+
+
+def _round(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, tuple):  # the rounds' rates
+        return [round(rate, 2) for rate in value]
+    return value
 
 
 def _figure(value: float | None, digits: int = 1) -> str:
@@ -117,9 +133,16 @@ def table(results: list[Result]) -> str:
 
     rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
     notes = [
-        f"- {result.scenario.name}: {key} {value:,.{0 if float(value).is_integer() else 2}f}"
-        for result in results
-        for key, value in {**result.system.extras, **result.baseline.extras}.items()
+        *(
+            f"- {result.scenario.name}: round ratios {min(ratios):.2f}x to {max(ratios):.2f}x"
+            for result in results
+            if (ratios := result.round_ratios)
+        ),
+        *(
+            f"- {result.scenario.name}: {key} {value:,.{0 if float(value).is_integer() else 2}f}"
+            for result in results
+            for key, value in {**result.system.extras, **result.baseline.extras}.items()
+        ),
     ]
     return "\n".join(
         [line(header), rule, *(line(row) for row in rows), *(["", *notes] if notes else [])]

@@ -94,6 +94,9 @@ class Measurement:
     peak_rss_mib: float | None
     extras: Mapping[str, float] = field(default_factory=dict)
     """Further figures a side measured, each named for what it is (`sql_p50_ms`)."""
+    round_rates: tuple[float, ...] = ()
+    """Each measured round's rate, by round, where the sides ran in turns: how far the rounds
+    spread tells how far to trust the whole."""
 
 
 class Durations(Protocol):

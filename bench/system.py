@@ -230,7 +230,8 @@ def turns(rounds: int) -> list[tuple[int, int]]:
     ]
 
 
-def _measurement(report: wrk.Report, peak_rss_mib: float) -> Measurement:
+def _measurement(rounds: list[wrk.Report], peak_rss_mib: float) -> Measurement:
+    report = wrk.combined(rounds)
     return Measurement(
         rate=report.rate,
         p50_ms=report.p50_ms,
@@ -238,6 +239,7 @@ def _measurement(report: wrk.Report, peak_rss_mib: float) -> Measurement:
         requests=report.requests,
         errors=report.errors,
         peak_rss_mib=peak_rss_mib,
+        round_rates=tuple(round_.rate for round_ in rounds),
     )
 
 
@@ -414,8 +416,8 @@ class Rig:
                     reports[side].append(wrk.run(self.wrk_path, url, load, seconds, rounds[number]))
                 peaks[side] = max(peaks[side], rss.peak_mib)
         return (
-            _measurement(wrk.combined(reports[SYSTEM]), peaks[SYSTEM]),
-            _measurement(wrk.combined(reports[BASELINE]), peaks[BASELINE]),
+            _measurement(reports[SYSTEM], peaks[SYSTEM]),
+            _measurement(reports[BASELINE], peaks[BASELINE]),
         )
 
     def line_files(self, load: Load) -> tuple[Path, list[Path]]:

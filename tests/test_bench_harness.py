@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import wrk
-from bench.report import Result
+from bench.report import Result, table
 from bench.scenario import LUA, Load, Measurement, Target
 from bench.scenarios import ALL
 from bench.scenarios.hris import WEBHOOK
@@ -30,6 +30,7 @@ FIELDS = {
     "baseline_p99_ms",
     "baseline_errors",
     "ratio",
+    "round_ratios",
     "target",
     "met",
     "failed",
@@ -86,6 +87,18 @@ def test_a_run_with_failed_requests_is_reported_failed_whatever_its_speed() -> N
 
     assert result.failed
     assert not result.met
+
+
+def test_each_round_is_compared_with_the_baseline_round_run_beside_it() -> None:
+    system = replace(_measured(850, 10), round_rates=(800.0, 900.0))
+    baseline = replace(_measured(1250, 10), round_rates=(1000.0, 1500.0))
+
+    result = Result(ALL[0], system, baseline)
+
+    assert result.round_ratios == pytest.approx([0.8, 0.6])
+    assert result.as_json()["round_ratios"] == [0.8, 0.6]
+    assert result.as_json()["baseline_round_rates"] == [1000.0, 1500.0]
+    assert f"- {ALL[0].name}: round ratios 0.60x to 0.80x" in table([result])
 
 
 def test_a_target_needs_both_its_rate_ratio_and_its_p99_bound() -> None:
