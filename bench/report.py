@@ -5,6 +5,7 @@ import os
 import platform
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -152,7 +153,9 @@ def table(results: list[Result]) -> str:
 def _verdict(result: Result) -> str:
     if result.failed:
         errors = result.system.errors + result.baseline.errors
-        return f"FAILED ({errors} errors)"
+        kinds = Counter(result.system.error_kinds) + Counter(result.baseline.error_kinds)
+        named = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        return f"FAILED ({errors} errors{': ' + named if named else ''})"
     return "yes" if result.met else "no"
 
 

@@ -94,6 +94,8 @@ class Measurement:
     peak_rss_mib: float | None
     extras: Mapping[str, float] = field(default_factory=dict)
     """Further figures a side measured, each named for what it is (`sql_p50_ms`)."""
+    error_kinds: Mapping[str, int] = field(default_factory=dict)
+    """The errors by kind, where wrk counted them (`bench.wrk.Report.error_kinds`)."""
     round_rates: tuple[float, ...] = ()
     """Each measured round's rate, by round, where the sides ran in turns: how far the rounds
     spread tells how far to trust the whole."""

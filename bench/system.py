@@ -239,6 +239,7 @@ def _measurement(rounds: list[wrk.Report], peak_rss_mib: float) -> Measurement:
         requests=report.requests,
         errors=report.errors,
         peak_rss_mib=peak_rss_mib,
+        error_kinds=report.error_kinds,
         round_rates=tuple(round_.rate for round_ in rounds),
     )
 

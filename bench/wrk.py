@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.scenario import Load
@@ -53,6 +53,9 @@ class Report:
     latency_us: Mapping[int, int]
     """How many answers took each number of microseconds: wrk's whole histogram, so that runs
     can be combined."""
+    error_kinds: Mapping[str, int] = field(default_factory=dict)
+    """The errors by kind, as the script reports them (`connect`, `read`, `write`, `status`,
+    `timeout`, `unexpected`): what a failed run tells of why it failed."""
 
     @property
     def rate(self) -> float:
@@ -83,13 +86,16 @@ def combined(reports: Iterable[Report]) -> Report:
     """Several runs as one: their requests over their seconds, their histograms added."""
     reports = list(reports)
     latency_us: Counter[int] = Counter()
+    error_kinds: Counter[str] = Counter()
     for report in reports:
         latency_us.update(report.latency_us)
+        error_kinds.update(report.error_kinds)
     return Report(
         requests=sum(report.requests for report in reports),
         seconds=sum(report.seconds for report in reports),
         errors=sum(report.errors for report in reports),
         latency_us=latency_us,
+        error_kinds={kind: count for kind, count in error_kinds.items() if count},
     )
 
 
@@ -124,6 +130,7 @@ def run(wrk: Path, url: str, load: Load, seconds: int, lines_file: Path) -> Repo
                 seconds=report["duration_us"] / 1e6,
                 errors=sum(report["errors"].values()),
                 latency_us=dict(report["latency_us"]),
+                error_kinds={kind: count for kind, count in report["errors"].items() if count},
             )
     raise RuntimeError(
         f"wrk exited with {completed.returncode} and no report:\n"

@@ -89,6 +89,16 @@ def test_a_run_with_failed_requests_is_reported_failed_whatever_its_speed() -> N
     assert not result.met
 
 
+def test_a_failed_run_says_what_kinds_of_error_it_met_on_either_side() -> None:
+    system = replace(_measured(900, 10, errors=3), error_kinds={"read": 1, "status": 2})
+    baseline = replace(_measured(1000, 10, errors=2), error_kinds={"status": 2})
+
+    result = Result(ALL[0], system, baseline)
+
+    assert "| FAILED (5 errors: 1 read, 4 status) |" in table([result])
+    assert result.as_json()["error_kinds"] == {"read": 1, "status": 2}
+
+
 def test_each_round_is_compared_with_the_baseline_round_run_beside_it() -> None:
     system = replace(_measured(850, 10), round_rates=(800.0, 900.0))
     baseline = replace(_measured(1250, 10), round_rates=(1000.0, 1500.0))
@@ -156,13 +166,22 @@ def test_percentiles_are_reckoned_from_the_histogram_as_wrk_reckons_them() -> No
 
 
 def test_rounds_combine_into_their_requests_over_their_seconds_and_one_histogram() -> None:
-    fast = wrk.Report(requests=300, seconds=1.0, errors=0, latency_us={1000: 99, 5000: 1})
-    slow = wrk.Report(requests=100, seconds=1.0, errors=2, latency_us={4000: 99, 8000: 1})
+    fast = wrk.Report(
+        requests=300, seconds=1.0, errors=1, latency_us={1000: 99, 5000: 1}, error_kinds={"read": 1}
+    )
+    slow = wrk.Report(
+        requests=100,
+        seconds=1.0,
+        errors=2,
+        latency_us={4000: 99, 8000: 1},
+        error_kinds={"read": 1, "timeout": 1},
+    )
 
     both = wrk.combined([fast, slow])
 
     assert both.rate == 200.0
-    assert both.errors == 2
+    assert both.errors == 3
+    assert both.error_kinds == {"read": 2, "timeout": 1}
     assert both.latency_us == {1000: 99, 4000: 99, 5000: 1, 8000: 1}
     assert both.p50_ms == 4.0
     assert both.p99_ms == 5.0
