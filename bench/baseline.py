@@ -4,11 +4,15 @@ A route takes the same request as the service, authenticates it as the service d
 key's SHA-256 looked up in memory; a webhook's signature), runs in one transaction the SQL the
 service runs for it, as the service's own role and with the same tenancy (so row-level
 security applies; set with the BEGIN, as the services set it), and encodes the rows as JSON.
-Nothing else: no rate limit, scope check, ORM, response models, middleware, logs or metrics;
-and no call to another service.
+Nothing else: no rate limit, scope check, ORM, response models, middleware, logs or metrics.
+A gate asks talent or kpi, as the engagements service does, over HTTP with the services'
+client (httpx on aiohttp's pool): here the bare app asks another process of itself
+(`BASELINE_PEER_URL`), whose bare talent or kpi route runs that service's statement, as that
+service's role, unauthenticated.
 
 Run by uvicorn, one process, as the services run:
-    BASELINE_ENGAGEMENTS_DATABASE_URL=... uvicorn bench.baseline:create_app --factory
+    BASELINE_ENGAGEMENTS_DATABASE_URL=... BASELINE_PEER_URL=... \
+        uvicorn bench.baseline:create_app --factory
 """
 
 import base64
@@ -17,11 +21,12 @@ import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypedDict
 from uuid import UUID
 
 import asyncpg
+import httpx
 from cryptography.fernet import Fernet
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -32,8 +37,16 @@ from handover_engagements.engagements.models import Engagement
 from handover_engagements.milestones.models import Milestone
 from handover_engagements.milestones.schemas import SETTLED
 from handover_kit.cli import frozen_after
+from handover_kit.upstreams import AiohttpPool
+from handover_kpi.scorecards.repository import _ACTIVE as ACTIVE_TARGETS
 from handover_shared.engagements import Phase
 from handover_shared.hiring_events import HiringEvent
+from handover_shared.kpi import TRANSFER_READINESS_PATH
+from handover_shared.talent import HIRING_PROGRESS_PATH
+from handover_talent.members.repository import _EMPLOYED as EMPLOYED
+from handover_talent.members.repository import _HIRING_COUNTS as HIRING_COUNTS
+from handover_talent.members.repository import _UNFILLED as UNFILLED
+from handover_talent.members.schemas import MemberStatus
 
 Tenancy = tuple[str, str]
 """The values of handover.tenant and handover.all_tenants, as handover_kit.db sets them."""
@@ -96,6 +109,8 @@ class Source(TypedDict):
 
 class State(TypedDict):
     pools: Mapping[str, Any]  # asyncpg.Pool by service
+    upstream: httpx.AsyncClient
+    """Another process of the bare app, as its gates ask it."""
     keys: Mapping[str, Tenancy]
     sources: Mapping[UUID, Source]
     metrics: Mapping[str, tuple[str, str]]
@@ -181,8 +196,12 @@ async def lifespan(_: FastAPI) -> AsyncIterator[State]:
             row["key"]: (row["unit"], row["aggregation"])
             for row in await _fetch(pools["kpi"], METRICS)
         }
+        upstream = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=os.environ["BASELINE_PEER_URL"], transport=AiohttpPool())
+        )
         yield {
             "pools": pools,
+            "upstream": upstream,
             "keys": await _api_keys(pools["engagements"]),
             "sources": await _sources(pools["talent"]),
             "metrics": metrics,
@@ -227,6 +246,8 @@ def _plain(value: object) -> object:
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, list):  # an aggregate's array
+        return [_plain(item) for item in value]
     return value
 
 
@@ -269,25 +290,68 @@ def _engagement_routes(app: FastAPI) -> None:
     @app.get("/v1/engagements/{engagement_id}/gates/{to_phase}")
     async def check_gate(engagement_id: UUID, to_phase: Phase, request: Request) -> Response:
         """The engagements service's own reads for a gate (the engagement; for leaving build,
-        its unfinished build milestones), without asking talent or kpi."""
+        its unfinished build milestones), then what the scenario's gates ask of another
+        service: leaving build, talent's hiring progress; else kpi's transfer readiness."""
         tenancy = _tenancy(request)
         async with _as(request, "engagements", tenancy) as connection:
             row = await connection.fetchrow(GET_ENGAGEMENT, engagement_id)
             if row is None:
                 raise HTTPException(404)
+            building = row["phase"] == Phase.BUILD
             unfinished = (
                 await connection.fetch(
                     UNFINISHED_MILESTONES, engagement_id, Phase.BUILD.value, SETTLED_STATUSES
                 )
-                if row["phase"] == Phase.BUILD
+                if building
                 else []
             )
+        asked = (HIRING_PROGRESS_PATH if building else TRANSFER_READINESS_PATH).format(
+            engagement_id=engagement_id
+        )
+        answer = await request.state.upstream.get(asked)
+        if answer.status_code != httpx.codes.OK:
+            raise HTTPException(503)
         return _json(
             {
                 "engagement_id": str(engagement_id),
                 "from_phase": row["phase"],
                 "to_phase": to_phase.value,
                 "criteria": [_row(milestone) for milestone in unfinished],
+                "asked": answer.json(),
+            }
+        )
+
+
+def _internal_routes(app: FastAPI) -> None:
+    """What talent and kpi answer a gate, each as its own role and seeing every tenant, as
+    they answer another service."""
+
+    @app.get(HIRING_PROGRESS_PATH)
+    async def hiring_progress(engagement_id: UUID, request: Request) -> Response:
+        async with _as(request, "talent", ALL_TENANTS) as connection:
+            row = await connection.fetchrow(
+                HIRING_COUNTS, engagement_id, EMPLOYED, UNFILLED, MemberStatus.REVERSED.value
+            )
+        active_members, open_requisitions, unfilled_positions = (int(value) for value in row)
+        return _json(
+            {
+                "engagement_id": str(engagement_id),
+                "active_members": active_members,
+                "open_requisitions": open_requisitions,
+                "unfilled_positions": unfilled_positions,
+            }
+        )
+
+    @app.get(TRANSFER_READINESS_PATH)
+    async def transfer_readiness(engagement_id: UUID, request: Request) -> Response:
+        at = datetime.now(UTC)
+        async with _as(request, "kpi", ALL_TENANTS) as connection:
+            rows = await connection.fetch(ACTIVE_TARGETS, engagement_id, at, 2)
+        return _json(
+            {
+                "engagement_id": str(engagement_id),
+                "evaluated_at": at.isoformat(),
+                "metrics": [_row(row) for row in rows],
             }
         )
 
@@ -372,6 +436,7 @@ def _kpi_routes(app: FastAPI) -> None:
 def _app() -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None)
     _engagement_routes(app)
+    _internal_routes(app)
     _hris_routes(app)
     _kpi_routes(app)
     return app

@@ -329,44 +329,30 @@ class Rig:
         )
 
     def start_baseline(self) -> None:
-        """The bare app reads the API keys when it starts: start it after the setups."""
-        app_port, gateway_port = free_ports(2)
+        """The bare app reads the API keys when it starts: start it after the setups. A second
+        process of it answers what the first asks as talent or kpi, as those services answer
+        engagements from processes of their own."""
+        app_port, peer_port, gateway_port = free_ports(3)
         logs = self.work_dir / "logs"
-        role_urls = {
-            f"BASELINE_{service.name.upper()}_DATABASE_URL": dsn(
-                self.server.database_url(DATABASE).set(
-                    username=service.name, password=self.secrets.db_passwords[service.name]
-                )
-            )
-            for service in SERVICES
-        }
-        app = _spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.baseline:create_app",
-                "--factory",
-                "--host=127.0.0.1",
-                f"--port={app_port}",
-                "--no-access-log",
-                "--no-server-header",
-                "--log-level=warning",
-            ],
-            {
-                **role_urls,
-                **{
-                    f"BASELINE_{service.name.upper()}_POOL_SIZE": str(
-                        server_pool_size(service.name) + POOL_MAX_OVERFLOW
+        environment = {
+            **{
+                f"BASELINE_{service.name.upper()}_DATABASE_URL": dsn(
+                    self.server.database_url(DATABASE).set(
+                        username=service.name, password=self.secrets.db_passwords[service.name]
                     )
-                    for service in SERVICES
-                },
-                "BASELINE_HRIS_SECRETS_KEY": self.secrets.hris_key,
+                )
+                for service in SERVICES
             },
-            logs / "baseline.log",
-            self._exit,
-        )
-        _wait_until_answering(f"http://127.0.0.1:{app_port}/", app, logs / "baseline.log")
+            **{
+                f"BASELINE_{service.name.upper()}_POOL_SIZE": str(
+                    server_pool_size(service.name) + POOL_MAX_OVERFLOW
+                )
+                for service in SERVICES
+            },
+            "BASELINE_HRIS_SECRETS_KEY": self.secrets.hris_key,
+        }
+        self._spawn_baseline(peer_port, peer_port, environment, logs / "baseline-peer.log")
+        app = self._spawn_baseline(app_port, peer_port, environment, logs / "baseline.log")
         # The gateway's own Caddyfile, every service's routes leading to the bare app: the same
         # gateway, as the issue has it, so the ratio is the services' against the bare app.
         site = self.work_dir / "baseline-gateway"
@@ -384,6 +370,30 @@ class Rig:
         self.baseline_url = f"http://127.0.0.1:{gateway_port}"
         _wait_until_answering(f"{self.baseline_url}/", caddy, logs / "baseline-gateway.log")
         self._baseline_app = app
+
+    def _spawn_baseline(
+        self, port: int, peer_port: int, environment: Mapping[str, str], log: Path
+    ) -> subprocess.Popen[bytes]:
+        """The bare app on `port`, asking the one on `peer_port` what it asks another service."""
+        app = _spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.baseline:create_app",
+                "--factory",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--no-access-log",
+                "--no-server-header",
+                "--log-level=warning",
+            ],
+            {**environment, "BASELINE_PEER_URL": f"http://127.0.0.1:{peer_port}"},
+            log,
+            self._exit,
+        )
+        _wait_until_answering(f"http://127.0.0.1:{port}/", app, log)
+        return app
 
     @property
     def baseline_pid(self) -> int:
