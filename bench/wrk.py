@@ -49,13 +49,16 @@ def version(wrk: Path) -> str:
 class Report:
     requests: int
     seconds: float
-    errors: int
     latency_us: Mapping[int, int]
     """How many answers took each number of microseconds: wrk's whole histogram, so that runs
     can be combined."""
     error_kinds: Mapping[str, int] = field(default_factory=dict)
     """The errors by kind, as the script reports them (`connect`, `read`, `write`, `status`,
     `timeout`, `unexpected`): what a failed run tells of why it failed."""
+
+    @property
+    def errors(self) -> int:
+        return sum(self.error_kinds.values())
 
     @property
     def rate(self) -> float:
@@ -93,7 +96,6 @@ def combined(reports: Iterable[Report]) -> Report:
     return Report(
         requests=sum(report.requests for report in reports),
         seconds=sum(report.seconds for report in reports),
-        errors=sum(report.errors for report in reports),
         latency_us=latency_us,
         error_kinds={kind: count for kind, count in error_kinds.items() if count},
     )
@@ -128,7 +130,6 @@ def run(wrk: Path, url: str, load: Load, seconds: int, lines_file: Path) -> Repo
             return Report(
                 requests=report["requests"],
                 seconds=report["duration_us"] / 1e6,
-                errors=sum(report["errors"].values()),
                 latency_us=dict(report["latency_us"]),
                 error_kinds={kind: count for kind, count in report["errors"].items() if count},
             )
