@@ -2,8 +2,10 @@
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, Literal
 
+import orjson
 import structlog
 from asgi_correlation_id import correlation_id
 from structlog.types import EventDict, Processor, WrappedLogger
@@ -18,49 +20,58 @@ def _add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDi
     return event_dict
 
 
-class _Writer(structlog.WriteLogger):
-    """structlog's own line writer, named as `add_logger_name` reports it."""
+# Keys that are not strings (a UUID, say) are written as text, as values are.
+_JSON = orjson.OPT_NON_STR_KEYS
 
-    def __init__(self, name: str) -> None:
+
+def _json_text(event_dict: EventDict, **options: Any) -> str:
+    """orjson's encoding as text, which the standard library's handler writes."""
+    return orjson.dumps(event_dict, **options).decode()
+
+
+class _Writer(structlog.WriteLogger):
+    """structlog's own line writer for the console, named as `add_logger_name` reports it."""
+
+    def __init__(self, name: str | None = None) -> None:
         super().__init__(sys.stdout)
         self.name = name
-
-
-def _writer(*args: Any) -> _Writer:
-    return _Writer(str(args[0]) if args else "")
 
 
 def configure_logging(
     service: str, level: str = "INFO", fmt: Literal["json", "console"] = "json"
 ) -> None:
-    """One renderer for structlog's loggers (ours) and the standard library's (uvicorn,
+    """One format for structlog's loggers (ours) and the standard library's (uvicorn,
     sqlalchemy, alembic). Ours write their lines themselves: through `logging`, every line
-    (one per request, in the access log) cost several times as much."""
+    (one per request, in the access log) cost several times as much. In JSON, theirs are
+    encoded by orjson and written as bytes, as structlog advises for speed: the access line is
+    about a tenth of a webhook delivery's CPU."""
 
     def add_service(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
         return event_dict
 
     pre_chain: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_service,
         _add_request_id,
     ]
-    renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
+    renderer: Processor
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(serializer=_json_text, option=_JSON)
+        ours: Processor = structlog.processors.JSONRenderer(serializer=orjson.dumps, option=_JSON)
+        factory: Callable[..., object] = structlog.BytesLoggerFactory()
+    else:
         # Plain tracebacks: rich's, the default, print every frame's locals (a secret among
         # them, now and then) and take long enough to stall the event loop.
-        else structlog.dev.ConsoleRenderer(
+        renderer = ours = structlog.dev.ConsoleRenderer(
             colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
-    )
+        factory = _Writer
     structlog.configure(
-        processors=[*pre_chain, structlog.processors.format_exc_info, renderer],
-        logger_factory=_writer,
+        processors=[*pre_chain, structlog.processors.format_exc_info, ours],
+        logger_factory=factory,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=True,
     )

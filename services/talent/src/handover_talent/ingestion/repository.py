@@ -1,10 +1,10 @@
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
 
+import orjson
 from sqlalchemy import CursorResult, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert
@@ -191,7 +191,7 @@ class Deliveries:
                 reason,
                 processed_at,
                 # The connection's jsonb codec (the dialect's) takes the JSON text.
-                json.dumps(headers),
+                orjson.dumps(headers).decode(),
                 body,
             )
         assert row is not None
