@@ -6,6 +6,8 @@ import re
 from collections import defaultdict
 from fnmatch import fnmatch
 
+from handover_kit.cli import KEEP_ALIVE_SECONDS
+
 from .support import REPO
 
 
@@ -110,6 +112,14 @@ def _first_index(routes, predicate):
 
 def _is_proxy(handler):
     return handler["handler"] == "reverse_proxy"
+
+
+def test_the_gateway_closes_idle_service_connections_before_the_services_do(adapt_caddyfile):
+    proxies = [handler for _, handler in adapt_caddyfile({}).handlers() if _is_proxy(handler)]
+    assert proxies
+    for proxy in proxies:
+        idle_seconds = proxy["transport"]["keep_alive"]["idle_timeout"] / 1e9
+        assert 0 < idle_seconds < KEEP_ALIVE_SECONDS, proxy["upstreams"]
 
 
 def test_every_answer_gets_the_security_headers_and_no_server_banner(adapt_caddyfile):

@@ -40,6 +40,12 @@ def await_migrations(settings: ServiceSettings, migrations: Migrations, timeout:
         time.sleep(1.0)
 
 
+KEEP_ALIVE_SECONDS = 5
+"""How long a server keeps an idle connection open. The gateway closes its idle connections to
+a service sooner (deploy/gateway/Caddyfile), so that it never sends a request on a connection
+the service is closing."""
+
+
 @dataclass(frozen=True)
 class Command:
     """A service's own command, beside the ones every service has."""
@@ -109,6 +115,7 @@ def run(
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips="*",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=10,
         server_header=False,
     )
